@@ -1,0 +1,52 @@
+# Two commands for a newcomer: `make demo` to see it, `make test` to prove it.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+STAMP := $(VENV)/.installed
+PORT ?= 8000
+
+# The test suite runs on the machine's real PostgreSQL and Redis.
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/workbench
+TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
+
+.PHONY: demo test lint typecheck check bench services chromium clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]' 2>&1 | grep -v "^WARNING: Location" || true
+	$(PY) -c "import django, celery, pandas" # fail here if the install did not complete
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+## make demo: migrate, load the demo workshops, run the web server and a Celery worker.
+demo: $(STAMP)
+	@mkdir -p var
+	DEBUG=1 $(PY) manage.py migrate --noinput
+	DEBUG=1 $(PY) manage.py demo
+	DEBUG=1 PORT=$(PORT) $(BIN)/python scripts/run_demo.py
+
+## make test: the whole suite on PostgreSQL + Redis + a real Celery worker + Chromium.
+test: $(STAMP)
+	@bash scripts/ensure_services.sh
+	@bash scripts/ensure_chromium.sh
+	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) \
+	  $(BIN)/pytest $(PYTEST_ARGS)
+	$(MAKE) --no-print-directory check
+
+## make check: ruff (lint + format) and mypy --strict.
+check: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	DEBUG=1 $(BIN)/mypy workbench
+
+## make bench: concurrent voting over HTTP against gunicorn + PostgreSQL.
+bench: $(STAMP)
+	@bash scripts/ensure_services.sh
+	DATABASE_URL=$(TEST_DATABASE_URL)_bench $(PY) scripts/bench_voting.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

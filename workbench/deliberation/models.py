@@ -1,0 +1,426 @@
+"""The deliberation domain: workshops, groups, participants, rounds, principles, votes.
+
+Invariants live in database constraints so that every writer (web processes, workers,
+management commands, the admin) is held to them, whatever code path it takes.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from datetime import datetime
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+
+from workbench.core.models import BaseModel
+
+
+def new_invite_token() -> str:
+    # 32 random bytes: 256 bits, far beyond guessing.
+    return secrets.token_urlsafe(32)
+
+
+class Workshop(BaseModel):
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="workshops"
+    )
+    title = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=80, unique=True)
+    question = models.TextField(help_text="The question participants answer.")
+    description = models.TextField(blank=True)
+    strict_moderation = models.BooleanField(
+        default=True,
+        help_text="New principles wait for approval before anyone can vote on them.",
+    )
+    show_moderation_log = models.BooleanField(
+        default=False, help_text="Participants can read the moderation log."
+    )
+    source = models.CharField(
+        max_length=200, blank=True, help_text="Where imported data came from."
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("deliberation:workshop-detail", kwargs={"slug": self.slug})
+
+
+class ParticipantGroup(BaseModel):
+    workshop = models.ForeignKey(Workshop, on_delete=models.CASCADE, related_name="groups")
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True)
+    invite_token = models.CharField(max_length=64, unique=True, default=new_invite_token)
+    external_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workshop", "name"], name="unique_group_name_per_workshop"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Participant(BaseModel):
+    """An anonymous participant, known to the browser only through a signed cookie."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    workshop = models.ForeignKey(
+        Workshop, on_delete=models.CASCADE, related_name="participants"
+    )
+    group = models.ForeignKey(
+        ParticipantGroup, on_delete=models.PROTECT, related_name="participants"
+    )
+    external_id = models.CharField(
+        max_length=64, blank=True, help_text="The participant's id in imported data."
+    )
+    demographics = models.JSONField(default=dict, blank=True)
+    demographics_consent = models.BooleanField(default=False)
+    language = models.CharField(max_length=16, blank=True)
+    source_data = models.JSONField(
+        default=dict, blank=True, help_text="Fields kept from imported data."
+    )
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workshop", "external_id"],
+                condition=~Q(external_id=""),
+                name="unique_participant_external_id",
+            ),
+            models.CheckConstraint(
+                condition=Q(demographics_consent=True) | Q(demographics={}),
+                name="demographics_need_consent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.external_id or str(self.public_id)[:8]
+
+
+class Round(BaseModel):
+    class Kind(models.TextChoices):
+        PROPOSE = "propose", "Propose"
+        VOTE = "vote", "Vote"
+        RANK = "rank", "Rank"
+        COMPARE = "compare", "Compare"
+        REVIEW = "review", "Review"
+
+    class Scope(models.TextChoices):
+        GROUP = "group", "One group"
+        ALL = "all", "All groups"
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        OPEN = "open", "Open"
+        CLOSED = "closed", "Closed"
+
+    workshop = models.ForeignKey(Workshop, on_delete=models.CASCADE, related_name="rounds")
+    title = models.CharField(max_length=200)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    scope = models.CharField(max_length=16, choices=Scope.choices, default=Scope.ALL)
+    group = models.ForeignKey(
+        ParticipantGroup,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="rounds",
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+    opens_at = models.DateTimeField(null=True, blank=True)
+    closes_at = models.DateTimeField(null=True, blank=True)
+    opened_at = models.DateTimeField(null=True, blank=True, editable=False)
+    closed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    position = models.PositiveIntegerField(default=0)
+    shortlist = models.ManyToManyField(
+        "Principle",
+        blank=True,
+        related_name="shortlisted_in",
+        help_text="Rank rounds: the principles to order. Vote rounds: an optional "
+        "agenda (empty means every approved principle in scope).",
+    )
+
+    class Meta:
+        ordering = ["position", "created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(scope="group") & Q(group__isnull=False))
+                | (Q(scope="all") & Q(group__isnull=True)),
+                name="round_group_matches_scope",
+            ),
+            models.CheckConstraint(
+                condition=Q(opens_at__isnull=True)
+                | Q(closes_at__isnull=True)
+                | Q(closes_at__gt=models.F("opens_at")),
+                name="round_closes_after_it_opens",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def is_open_at(self, now: datetime) -> bool:
+        """Accepts input now: opened by the facilitator and inside its time window."""
+        if self.status != self.Status.OPEN:
+            return False
+        if self.opens_at is not None and now < self.opens_at:
+            return False
+        return self.closes_at is None or now < self.closes_at
+
+    def admits_group(self, group_id: int) -> bool:
+        return self.scope == self.Scope.ALL or self.group_id == group_id
+
+
+class Principle(BaseModel):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+
+    workshop = models.ForeignKey(
+        Workshop, on_delete=models.CASCADE, related_name="principles"
+    )
+    round = models.ForeignKey(
+        Round, on_delete=models.SET_NULL, null=True, blank=True, related_name="principles"
+    )
+    group = models.ForeignKey(
+        ParticipantGroup,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="principles",
+        help_text="The group it came from; empty for workshop-wide seeds.",
+    )
+    author = models.ForeignKey(
+        Participant,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="principles",
+    )
+    text = models.TextField(help_text="The current wording (its latest version).")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    is_seed = models.BooleanField(default=False)
+    is_meta = models.BooleanField(default=False)
+    merged_into = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="merged_from",
+    )
+    external_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workshop", "external_id"],
+                condition=~Q(external_id=""),
+                name="unique_principle_external_id",
+            ),
+            models.CheckConstraint(
+                condition=~Q(merged_into=models.F("id")),
+                name="principle_not_merged_into_itself",
+            ),
+        ]
+        indexes = [models.Index(fields=["workshop", "status"])]
+
+    def __str__(self) -> str:
+        return self.text[:80]
+
+    @property
+    def is_votable(self) -> bool:
+        return self.status == self.Status.APPROVED and self.merged_into_id is None
+
+
+class PrincipleVersion(models.Model):
+    """One wording of a principle. Version 1 is the original; edits add versions."""
+
+    principle = models.ForeignKey(
+        Principle, on_delete=models.CASCADE, related_name="versions"
+    )
+    number = models.PositiveIntegerField()
+    text = models.TextField()
+    edited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    reason = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["principle", "number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["principle", "number"], name="unique_version_number"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"v{self.number}: {self.text[:60]}"
+
+
+class VoteChoice(models.IntegerChoices):
+    # Polis's export convention: agree is +1.
+    AGREE = 1, "Agree"
+    DISAGREE = -1, "Disagree"
+    PASS = 0, "Pass"
+
+
+class Vote(models.Model):
+    """A participant's current vote on a principle: exactly one row per pair."""
+
+    participant = models.ForeignKey(
+        Participant, on_delete=models.CASCADE, related_name="votes"
+    )
+    principle = models.ForeignKey(Principle, on_delete=models.CASCADE, related_name="votes")
+    round = models.ForeignKey(
+        Round, on_delete=models.SET_NULL, null=True, blank=True, related_name="votes"
+    )
+    choice = models.SmallIntegerField(choices=VoteChoice.choices)
+    cast_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["participant", "principle"], name="one_current_vote_per_pair"
+            ),
+            models.CheckConstraint(
+                condition=Q(choice__in=[-1, 0, 1]), name="vote_choice_valid"
+            ),
+        ]
+        indexes = [models.Index(fields=["principle", "choice"])]
+
+    def __str__(self) -> str:
+        return f"{self.participant_id} {self.get_choice_display()} {self.principle_id}"
+
+
+class VoteRecord(models.Model):
+    """The append-only history of every vote cast, superseded ones included."""
+
+    participant = models.ForeignKey(
+        Participant, on_delete=models.CASCADE, related_name="vote_records"
+    )
+    principle = models.ForeignKey(
+        Principle, on_delete=models.CASCADE, related_name="vote_records"
+    )
+    round = models.ForeignKey(
+        Round, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    choice = models.SmallIntegerField(choices=VoteChoice.choices)
+    cast_at = models.DateTimeField(db_index=True)
+    client_token = models.UUIDField(
+        null=True, blank=True, help_text="Sent with the form: a resubmission is a no-op."
+    )
+
+    class Meta:
+        ordering = ["cast_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["participant", "client_token"], name="one_record_per_submission"
+            ),
+            models.CheckConstraint(
+                condition=Q(choice__in=[-1, 0, 1]), name="vote_record_choice_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.participant_id} {self.get_choice_display()} {self.principle_id}"
+
+
+class RankingBallot(BaseModel):
+    """A participant's order of a rank round's shortlist (best first)."""
+
+    participant = models.ForeignKey(
+        Participant, on_delete=models.CASCADE, related_name="ballots"
+    )
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="ballots")
+    ranking = models.JSONField(help_text="Principle ids, most preferred first.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["participant", "round"], name="one_ballot_per_round"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"ballot {self.participant_id} in {self.round_id}"
+
+
+class ModerationEvent(models.Model):
+    """Append-only log of every moderation and process action: who, what, why, when."""
+
+    class Action(models.TextChoices):
+        SEED = "seed", "Seeded"
+        PROPOSE = "propose", "Proposed"
+        APPROVE = "approve", "Approved"
+        REJECT = "reject", "Rejected"
+        MERGE = "merge", "Merged"
+        EDIT = "edit", "Edited wording"
+        ROUND_OPEN = "round_open", "Opened round"
+        ROUND_CLOSE = "round_close", "Closed round"
+        PUBLISH = "publish", "Published constitution"
+        IMPORT = "import", "Imported data"
+
+    workshop = models.ForeignKey(
+        Workshop, on_delete=models.CASCADE, related_name="moderation_events"
+    )
+    principle = models.ForeignKey(
+        Principle,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="moderation_events",
+    )
+    round = models.ForeignKey(
+        Round, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    action = models.CharField(max_length=16, choices=Action.choices)
+    reason = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} {self.principle_id or ''}"
+
+
+class Constitution(models.Model):
+    """An immutable published snapshot: what was adopted, by which rule, on which figures."""
+
+    workshop = models.ForeignKey(
+        Workshop, on_delete=models.PROTECT, related_name="constitutions"
+    )
+    title = models.CharField(max_length=200)
+    rule = models.CharField(max_length=64)
+    parameters = models.JSONField(default=dict)
+    principles = models.JSONField(help_text="The adopted principles, in order.")
+    figures = models.JSONField(help_text="Every principle's figures at publication.")
+    content_hash = models.CharField(max_length=64)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    published_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-published_at"]
+
+    def __str__(self) -> str:
+        return self.title

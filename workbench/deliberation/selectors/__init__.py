@@ -1,0 +1,1 @@
+"""Reads. Objects reachable from user input are fetched only through these."""

@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db.models import Q, QuerySet
+from rapidfuzz import fuzz, process, utils
+
+from workbench.deliberation.models import Participant, Principle, Round, Workshop
+
+
+def normalize_text(text: str) -> str:
+    return " ".join(text.casefold().split())
+
+
+@dataclass(frozen=True)
+class SimilarPrinciple:
+    pk: int
+    text: str
+    score: float
+
+
+def principle_find_similar(
+    *, workshop: Workshop, text: str, exact_only: bool = False, limit: int = 3
+) -> list[SimilarPrinciple]:
+    """Existing principles (not rejected) whose wording matches or nearly matches."""
+    candidates = dict(
+        workshop.principles.exclude(status=Principle.Status.REJECTED).values_list("pk", "text")
+    )
+    wanted = normalize_text(text)
+    exact = [
+        SimilarPrinciple(pk=pk, text=t, score=100.0)
+        for pk, t in candidates.items()
+        if normalize_text(t) == wanted
+    ]
+    if exact or exact_only:
+        return exact
+    matches = process.extract(
+        text,
+        candidates,
+        scorer=fuzz.token_sort_ratio,
+        processor=utils.default_process,
+        score_cutoff=settings.WORKBENCH["NEAR_DUPLICATE_SCORE"],
+        limit=limit,
+    )
+    return [SimilarPrinciple(pk=pk, text=t, score=score) for t, score, pk in matches]
+
+
+def principle_agenda(*, round_: Round) -> QuerySet[Principle]:
+    """The principles a vote round asks about: its explicit agenda if it has one, else
+    every approved, unmerged principle in its scope (the group's own and workshop-wide
+    seeds for a group round; all for a cross-group round)."""
+    votable = Principle.objects.filter(
+        workshop_id=round_.workshop_id,
+        status=Principle.Status.APPROVED,
+        merged_into__isnull=True,
+    )
+    if round_.shortlist.exists():
+        return votable.filter(shortlisted_in=round_)
+    if round_.scope == Round.Scope.GROUP:
+        return votable.filter(Q(group_id=round_.group_id) | Q(group__isnull=True))
+    return votable
+
+
+def principle_next_for_participant(
+    *, participant: Participant, round_: Round, rng: random.Random | None = None
+) -> Principle | None:
+    """The next principle to show: uniformly random among those not yet voted on.
+    (The analysis issue replaces this with Polis-style priority routing.)"""
+    unvoted = list(
+        principle_agenda(round_=round_)
+        .exclude(votes__participant=participant)
+        .values_list("pk", flat=True)
+    )
+    if not unvoted:
+        return None
+    pick = (rng or random.SystemRandom()).choice(unvoted)
+    return Principle.objects.get(pk=pick)

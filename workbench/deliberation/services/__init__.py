@@ -1,0 +1,1 @@
+"""Every write to the deliberation domain goes through these services."""

@@ -1,0 +1,170 @@
+"""Publishing a constitution: an immutable snapshot of what a rule adopted, and why."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from django.db import transaction
+from django.utils import timezone
+
+from workbench.accounts.models import User
+from workbench.analysis.thresholds import agree_share, ccai_rule, overall_threshold_rule
+from workbench.core.errors import ApplicationError
+from workbench.deliberation.models import Constitution, ModerationEvent, Workshop
+from workbench.deliberation.selectors.results import PrincipleTally, principle_tallies
+
+
+@dataclass(frozen=True)
+class SelectionRule:
+    name: str
+    label: str
+    description: str
+    apply: Callable[..., Any]
+
+
+RULES: dict[str, SelectionRule] = {
+    "ccai": SelectionRule(
+        name="ccai",
+        label="Agree share ≥ threshold in every group (CCAI)",
+        description="Keeps principles that at least the threshold share of voters in "
+        "every participant group agreed with (passes count as votes).",
+        apply=ccai_rule,
+    ),
+    "overall": SelectionRule(
+        name="overall",
+        label="Agree share ≥ threshold overall",
+        description="Keeps principles whose agree share over all voters, groups pooled, "
+        "reaches the threshold.",
+        apply=overall_threshold_rule,
+    ),
+}
+
+
+def _matrices(
+    tallies: list[PrincipleTally], group_ids: list[int]
+) -> tuple[np.ndarray, np.ndarray]:
+    agree = np.array(
+        [[t.per_group[g]["agree"] for g in group_ids] for t in tallies], dtype=float
+    ).reshape(len(tallies), len(group_ids))
+    total = np.array(
+        [[sum(t.per_group[g].values()) for g in group_ids] for t in tallies], dtype=float
+    ).reshape(len(tallies), len(group_ids))
+    return agree, total
+
+
+def constitution_preview(
+    *, workshop: Workshop, rule: str, threshold: float, min_votes: int = 1
+) -> dict[str, Any]:
+    """What a rule would adopt now, with every candidate's figures."""
+    if rule not in RULES:
+        raise ApplicationError(f"Unknown selection rule “{rule}”.")
+    if not 0.0 <= threshold <= 1.0:
+        raise ApplicationError("The threshold is a share between 0 and 1.")
+    if min_votes < 1:
+        raise ApplicationError("At least one vote per group is needed.")
+    groups = list(workshop.groups.order_by("name").values_list("pk", "name"))
+    group_ids = [pk for pk, _ in groups]
+    tallies = [
+        t
+        for t in principle_tallies(workshop=workshop)
+        if t.principle.is_votable
+    ]
+    agree, total = _matrices(tallies, group_ids)
+    adopted = RULES[rule].apply(agree, total, threshold=threshold, min_votes=min_votes)
+    shares = agree_share(agree, total)
+    figures = []
+    for i, t in enumerate(tallies):
+        figures.append(
+            {
+                "id": t.principle.pk,
+                "external_id": t.principle.external_id or str(t.principle.pk),
+                "text": t.principle.text,
+                "version": getattr(t.principle, "n_versions", 1),
+                "adopted": bool(adopted[i]) if len(adopted) else False,
+                "agree": t.agree,
+                "disagree": t.disagree,
+                "pass": t.passes,
+                "per_group": {
+                    name: {
+                        **t.per_group[gid],
+                        "agree_share": None
+                        if np.isnan(shares[i, j])
+                        else round(float(shares[i, j]), 6),
+                    }
+                    for j, (gid, name) in enumerate(groups)
+                },
+            }
+        )
+    adopted_rows = [f for f in figures if f["adopted"]]
+    adopted_rows.sort(key=lambda f: -(f["agree"] / max(f["agree"] + f["disagree"] + f["pass"], 1)))
+    return {
+        "rule": rule,
+        "parameters": {"threshold": threshold, "min_votes": min_votes},
+        "groups": [name for _, name in groups],
+        "adopted": adopted_rows,
+        "figures": figures,
+    }
+
+
+def _content_hash(payload: dict[str, Any]) -> str:
+    canonical = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@transaction.atomic
+def constitution_publish(
+    *,
+    workshop: Workshop,
+    actor: User,
+    title: str,
+    rule: str,
+    threshold: float,
+    min_votes: int = 1,
+) -> Constitution:
+    # Lock the workshop so two publishes at once each see a consistent snapshot.
+    Workshop.objects.select_for_update(no_key=True).get(pk=workshop.pk)
+    preview = constitution_preview(
+        workshop=workshop, rule=rule, threshold=threshold, min_votes=min_votes
+    )
+    if not preview["adopted"]:
+        raise ApplicationError(
+            "No principle passes this rule yet; lower the threshold or wait for more votes."
+        )
+    principles = [
+        {"id": f["id"], "external_id": f["external_id"], "text": f["text"], "version": f["version"]}
+        for f in preview["adopted"]
+    ]
+    now = timezone.now()
+    title = title.strip() or f"{workshop.title}: constitution"
+    body = {
+        "workshop": workshop.slug,
+        "title": title,
+        "rule": rule,
+        "parameters": preview["parameters"],
+        "principles": principles,
+        "figures": {"groups": preview["groups"], "principles": preview["figures"]},
+        "published_at": now.isoformat(),
+    }
+    constitution = Constitution.objects.create(
+        workshop=workshop,
+        title=title,
+        rule=rule,
+        parameters=preview["parameters"],
+        principles=principles,
+        figures=body["figures"],
+        content_hash=_content_hash(body),
+        published_by=actor,
+        published_at=now,
+    )
+    ModerationEvent.objects.create(
+        workshop=workshop,
+        actor=actor,
+        action=ModerationEvent.Action.PUBLISH,
+        data={"constitution": constitution.pk, "rule": rule, **preview["parameters"]},
+    )
+    return constitution
