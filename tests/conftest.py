@@ -8,7 +8,12 @@ from dataclasses import dataclass
 import pytest
 from django.test import Client
 
-from tests.factories import GroupFactory, ParticipantFactory, UserFactory, WorkshopFactory
+from tests.factories import (
+    GroupFactory,
+    ParticipantFactory,
+    UserFactory,
+    WorkshopFactory,
+)
 from workbench.deliberation.models import (
     Participant,
     ParticipantGroup,
@@ -105,5 +110,7 @@ def participant_client(participant: Participant) -> Client:
     from django.core.signing import get_cookie_signer
 
     signer = get_cookie_signer(salt=cookie_name(participant.workshop) + SALT)
-    client.cookies[cookie_name(participant.workshop)] = signer.sign(str(participant.public_id))
+    client.cookies[cookie_name(participant.workshop)] = signer.sign(
+        str(participant.public_id)
+    )
     return client

@@ -25,16 +25,18 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 
 def env_secret(name: str, *, debug_default: str | None, debug: bool) -> str:
-    """A secret from NAME or from the file named by NAME_FILE; no default unless DEBUG."""
+    """A secret from NAME or from the file NAME_FILE names; no default outside DEBUG."""
     file_name = env.str(f"{name}_FILE", default="")
     if file_name:
         return Path(file_name).read_text().strip()
-    value = env.str(name, default="")
+    value: str = env.str(name, default="")
     if value:
         return value
     if debug and debug_default is not None:
         return debug_default
-    raise ImproperlyConfigured(f"Set {name} (or {name}_FILE): it has no default outside DEBUG.")
+    raise ImproperlyConfigured(
+        f"Set {name} (or {name}_FILE): it has no default outside DEBUG."
+    )
 
 
 DEBUG = env.bool("DEBUG", default=False)
@@ -42,7 +44,8 @@ SECRET_KEY = env_secret(
     "SECRET_KEY", debug_default="insecure-debug-only-key-change-me", debug=DEBUG
 )
 ALLOWED_HOSTS = env.list(
-    "ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"] if DEBUG else []
+    "ALLOWED_HOSTS",
+    default=["localhost", "127.0.0.1", "[::1]", "testserver"] if DEBUG else [],
 )
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -97,7 +100,9 @@ TEMPLATES = [
 ]
 
 DATABASES = {
-    "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'workbench.sqlite3'}")
+    "default": env.db(
+        "DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'workbench.sqlite3'}"
+    )
 }
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -114,11 +119,12 @@ LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "deliberation:workshop-list"
 LOGOUT_REDIRECT_URL = "accounts:login"
 
+_VALIDATORS = "django.contrib.auth.password_validation"
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
-    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
-    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": f"{_VALIDATORS}.UserAttributeSimilarityValidator"},
+    {"NAME": f"{_VALIDATORS}.MinimumLengthValidator"},
+    {"NAME": f"{_VALIDATORS}.CommonPasswordValidator"},
+    {"NAME": f"{_VALIDATORS}.NumericPasswordValidator"},
 ]
 PASSWORD_HASHERS = env.list(
     "PASSWORD_HASHERS",

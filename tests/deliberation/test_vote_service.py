@@ -10,13 +10,24 @@ from workbench.deliberation.services.rounds import round_close, round_create, ro
 from workbench.deliberation.services.votes import vote_cast
 
 
-def test_revote_keeps_one_current_vote_and_the_full_history(setup, vote_round, participant_a):
+def test_revote_keeps_one_current_vote_and_the_full_history(
+    setup, vote_round, participant_a
+):
     principle = setup.seeds[0]
     for choice in (VoteChoice.AGREE, VoteChoice.DISAGREE, VoteChoice.PASS):
-        vote_cast(participant=participant_a, round_=vote_round, principle=principle, choice=choice)
+        vote_cast(
+            participant=participant_a,
+            round_=vote_round,
+            principle=principle,
+            choice=choice,
+        )
     current = Vote.objects.get(participant=participant_a, principle=principle)
     assert current.choice == VoteChoice.PASS
-    history = list(VoteRecord.objects.filter(participant=participant_a).values_list("choice", flat=True))
+    history = list(
+        VoteRecord.objects.filter(participant=participant_a).values_list(
+            "choice", flat=True
+        )
+    )
     assert history == [1, -1, 0]
 
 
@@ -49,7 +60,10 @@ def test_closed_round_rejects_votes(setup, owner, vote_round, participant_a):
 def test_group_round_refuses_other_groups(setup, owner, participant_b):
     round_ = round_open(
         round_=round_create(
-            workshop=setup.workshop, kind=Round.Kind.VOTE, scope="group", group=setup.group_a
+            workshop=setup.workshop,
+            kind=Round.Kind.VOTE,
+            scope="group",
+            group=setup.group_a,
         ),
         actor=owner,
     )

@@ -8,4 +8,4 @@ from workbench.accounts.models import User
 class AuthenticatedHttpRequest(HttpRequest):
     """A request behind login_required: `user` is a real User."""
 
-    user: User  # type: ignore[assignment]
+    user: User

@@ -53,10 +53,14 @@ class Workshop(BaseModel):
 
 
 class ParticipantGroup(BaseModel):
-    workshop = models.ForeignKey(Workshop, on_delete=models.CASCADE, related_name="groups")
+    workshop = models.ForeignKey(
+        Workshop, on_delete=models.CASCADE, related_name="groups"
+    )
     name = models.CharField(max_length=120)
     description = models.TextField(blank=True)
-    invite_token = models.CharField(max_length=64, unique=True, default=new_invite_token)
+    invite_token = models.CharField(
+        max_length=64, unique=True, default=new_invite_token
+    )
     external_id = models.CharField(max_length=64, blank=True)
 
     class Meta:
@@ -126,7 +130,9 @@ class Round(BaseModel):
         OPEN = "open", "Open"
         CLOSED = "closed", "Closed"
 
-    workshop = models.ForeignKey(Workshop, on_delete=models.CASCADE, related_name="rounds")
+    workshop = models.ForeignKey(
+        Workshop, on_delete=models.CASCADE, related_name="rounds"
+    )
     title = models.CharField(max_length=200)
     kind = models.CharField(max_length=16, choices=Kind.choices)
     scope = models.CharField(max_length=16, choices=Scope.choices, default=Scope.ALL)
@@ -137,13 +143,15 @@ class Round(BaseModel):
         blank=True,
         related_name="rounds",
     )
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.DRAFT
+    )
     opens_at = models.DateTimeField(null=True, blank=True)
     closes_at = models.DateTimeField(null=True, blank=True)
     opened_at = models.DateTimeField(null=True, blank=True, editable=False)
     closed_at = models.DateTimeField(null=True, blank=True, editable=False)
     position = models.PositiveIntegerField(default=0)
-    shortlist = models.ManyToManyField(
+    shortlist: models.ManyToManyField[Principle, Round] = models.ManyToManyField(
         "Principle",
         blank=True,
         related_name="shortlisted_in",
@@ -192,7 +200,11 @@ class Principle(BaseModel):
         Workshop, on_delete=models.CASCADE, related_name="principles"
     )
     round = models.ForeignKey(
-        Round, on_delete=models.SET_NULL, null=True, blank=True, related_name="principles"
+        Round,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="principles",
     )
     group = models.ForeignKey(
         ParticipantGroup,
@@ -210,7 +222,9 @@ class Principle(BaseModel):
         related_name="principles",
     )
     text = models.TextField(help_text="The current wording (its latest version).")
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.PENDING
+    )
     is_seed = models.BooleanField(default=False)
     is_meta = models.BooleanField(default=False)
     merged_into = models.ForeignKey(
@@ -284,7 +298,9 @@ class Vote(models.Model):
     participant = models.ForeignKey(
         Participant, on_delete=models.CASCADE, related_name="votes"
     )
-    principle = models.ForeignKey(Principle, on_delete=models.CASCADE, related_name="votes")
+    principle = models.ForeignKey(
+        Principle, on_delete=models.CASCADE, related_name="votes"
+    )
     round = models.ForeignKey(
         Round, on_delete=models.SET_NULL, null=True, blank=True, related_name="votes"
     )
@@ -321,7 +337,9 @@ class VoteRecord(models.Model):
     choice = models.SmallIntegerField(choices=VoteChoice.choices)
     cast_at = models.DateTimeField(db_index=True)
     client_token = models.UUIDField(
-        null=True, blank=True, help_text="Sent with the form: a resubmission is a no-op."
+        null=True,
+        blank=True,
+        help_text="Sent with the form: a resubmission is a no-op.",
     )
 
     class Meta:
@@ -403,7 +421,7 @@ class ModerationEvent(models.Model):
 
 
 class Constitution(models.Model):
-    """An immutable published snapshot: what was adopted, by which rule, on which figures."""
+    """An immutable published snapshot: what was adopted, by which rule, on what."""
 
     workshop = models.ForeignKey(
         Workshop, on_delete=models.PROTECT, related_name="constitutions"

@@ -15,19 +15,23 @@ def cookie_name(workshop: Workshop) -> str:
     return f"wb_participant_{workshop.pk}"
 
 
-def participant_from_request(request: HttpRequest, workshop: Workshop) -> Participant | None:
+def participant_from_request(
+    request: HttpRequest, workshop: Workshop
+) -> Participant | None:
     """The participant this browser joined the workshop as, or None.
 
     The cookie is signed, so it cannot be forged or moved to another workshop (its
     name and the participant's workshop must both match).
     """
     try:
-        public_id = request.get_signed_cookie(
+        public_id: str | None = request.get_signed_cookie(
             cookie_name(workshop),
             salt=SALT,
             max_age=settings.WORKBENCH["PARTICIPANT_COOKIE_MAX_AGE"],
         )
     except (KeyError, signing.BadSignature):
+        return None
+    if not public_id:
         return None
     try:
         return Participant.objects.select_related("group", "workshop").get(

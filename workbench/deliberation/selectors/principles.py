@@ -26,7 +26,9 @@ def principle_find_similar(
 ) -> list[SimilarPrinciple]:
     """Existing principles (not rejected) whose wording matches or nearly matches."""
     candidates = dict(
-        workshop.principles.exclude(status=Principle.Status.REJECTED).values_list("pk", "text")
+        workshop.principles.exclude(status=Principle.Status.REJECTED).values_list(
+            "pk", "text"
+        )
     )
     wanted = normalize_text(text)
     exact = [

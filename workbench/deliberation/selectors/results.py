@@ -1,4 +1,4 @@
-"""Vote tallies, read in a few aggregate queries and shaped for the pure analysis code."""
+"""Vote tallies, read in a few aggregate queries, shaped for the analysis code."""
 
 from __future__ import annotations
 
@@ -92,18 +92,22 @@ def principle_tallies(
         tally.per_group = {
             gid: {"agree": 0, "disagree": 0, "pass": 0} for gid in group_ids
         }
-    for row in vote_counts_frame(workshop=workshop).itertuples(index=False):
-        tally = tallies.get(int(row.principle_id))
-        if tally is None:
-            continue
-        key = CHOICE_KEYS[int(row.choice)]
-        tally.per_group[int(row.group_id)][key] += int(row.n)
+    counts = (
+        Vote.objects.filter(participant__workshop=workshop)
+        .values_list("principle_id", "participant__group_id", "choice")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for principle_id, group_id, choice, n in counts:
+        tally = tallies[principle_id]
+        key = CHOICE_KEYS[choice]
+        tally.per_group[group_id][key] += n
         if key == "agree":
-            tally.agree += int(row.n)
+            tally.agree += n
         elif key == "disagree":
-            tally.disagree += int(row.n)
+            tally.disagree += n
         else:
-            tally.passes += int(row.n)
+            tally.passes += n
     result = list(tallies.values())
     if not include_unvoted:
         result = [t for t in result if t.total]
@@ -111,7 +115,9 @@ def principle_tallies(
 
 
 def last_vote_at(*, workshop: Workshop) -> object:
-    return Vote.objects.filter(participant__workshop=workshop).aggregate(m=Max("cast_at"))["m"]
+    return Vote.objects.filter(participant__workshop=workshop).aggregate(
+        m=Max("cast_at")
+    )["m"]
 
 
 def participant_count(*, workshop: Workshop) -> int:

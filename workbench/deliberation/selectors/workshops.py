@@ -23,7 +23,7 @@ def workshop_list_for_user(*, user: User) -> QuerySet[Workshop]:
 
 
 def workshop_get_for_user(*, user: User, slug: str) -> Workshop:
-    """The user's own workshop; anyone else gets a 404 that does not reveal it exists."""
+    """The user's own workshop; anyone else gets a 404 that hides that it exists."""
     try:
         return Workshop.objects.get(slug=slug, owner=user)
     except Workshop.DoesNotExist:
@@ -32,7 +32,9 @@ def workshop_get_for_user(*, user: User, slug: str) -> Workshop:
 
 def group_get_for_user(*, user: User, workshop: Workshop, pk: int) -> ParticipantGroup:
     try:
-        return ParticipantGroup.objects.get(pk=pk, workshop=workshop, workshop__owner=user)
+        return ParticipantGroup.objects.get(
+            pk=pk, workshop=workshop, workshop__owner=user
+        )
     except ParticipantGroup.DoesNotExist:
         raise Http404("No such group.") from None
 
@@ -53,9 +55,13 @@ def principle_get_for_user(*, user: User, workshop: Workshop, pk: int) -> Princi
 
 def group_get_by_token(*, token: str) -> ParticipantGroup:
     try:
-        return ParticipantGroup.objects.select_related("workshop").get(invite_token=token)
+        return ParticipantGroup.objects.select_related("workshop").get(
+            invite_token=token
+        )
     except ParticipantGroup.DoesNotExist:
-        raise Http404("This invite link is not valid. Ask the facilitator for a new one.") from None
+        raise Http404(
+            "This invite link is not valid. Ask the facilitator for a new one."
+        ) from None
 
 
 def rounds_for_participant(*, participant: Participant) -> QuerySet[Round]:
@@ -81,4 +87,6 @@ def round_get_for_participant(*, participant: Participant, pk: int) -> Round:
 
 def rounds_open_now(*, participant: Participant) -> list[Round]:
     now = timezone.now()
-    return [r for r in rounds_for_participant(participant=participant) if r.is_open_at(now)]
+    return [
+        r for r in rounds_for_participant(participant=participant) if r.is_open_at(now)
+    ]

@@ -38,8 +38,8 @@ RULES: dict[str, SelectionRule] = {
     "overall": SelectionRule(
         name="overall",
         label="Agree share ≥ threshold overall",
-        description="Keeps principles whose agree share over all voters, groups pooled, "
-        "reaches the threshold.",
+        description="Keeps principles whose agree share over all voters, "
+        "groups pooled, reaches the threshold.",
         apply=overall_threshold_rule,
     ),
 }
@@ -52,9 +52,15 @@ def _matrices(
         [[t.per_group[g]["agree"] for g in group_ids] for t in tallies], dtype=float
     ).reshape(len(tallies), len(group_ids))
     total = np.array(
-        [[sum(t.per_group[g].values()) for g in group_ids] for t in tallies], dtype=float
+        [[sum(t.per_group[g].values()) for g in group_ids] for t in tallies],
+        dtype=float,
     ).reshape(len(tallies), len(group_ids))
     return agree, total
+
+
+def _agree_share_of_row(row: dict[str, Any]) -> float:
+    total = row["agree"] + row["disagree"] + row["pass"]
+    return float(row["agree"]) / total if total else 0.0
 
 
 def constitution_preview(
@@ -70,14 +76,12 @@ def constitution_preview(
     groups = list(workshop.groups.order_by("name").values_list("pk", "name"))
     group_ids = [pk for pk, _ in groups]
     tallies = [
-        t
-        for t in principle_tallies(workshop=workshop)
-        if t.principle.is_votable
+        t for t in principle_tallies(workshop=workshop) if t.principle.is_votable
     ]
     agree, total = _matrices(tallies, group_ids)
     adopted = RULES[rule].apply(agree, total, threshold=threshold, min_votes=min_votes)
     shares = agree_share(agree, total)
-    figures = []
+    figures: list[dict[str, Any]] = []
     for i, t in enumerate(tallies):
         figures.append(
             {
@@ -101,7 +105,8 @@ def constitution_preview(
             }
         )
     adopted_rows = [f for f in figures if f["adopted"]]
-    adopted_rows.sort(key=lambda f: -(f["agree"] / max(f["agree"] + f["disagree"] + f["pass"], 1)))
+    # Strongest support first: the order a reader meets the constitution in.
+    adopted_rows.sort(key=_agree_share_of_row, reverse=True)
     return {
         "rule": rule,
         "parameters": {"threshold": threshold, "min_votes": min_votes},
@@ -112,7 +117,9 @@ def constitution_preview(
 
 
 def _content_hash(payload: dict[str, Any]) -> str:
-    canonical = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    canonical = json.dumps(
+        payload, sort_keys=True, ensure_ascii=False, separators=(",", ":")
+    )
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -133,10 +140,16 @@ def constitution_publish(
     )
     if not preview["adopted"]:
         raise ApplicationError(
-            "No principle passes this rule yet; lower the threshold or wait for more votes."
+            "No principle passes this rule yet; "
+            "lower the threshold or wait for more votes."
         )
     principles = [
-        {"id": f["id"], "external_id": f["external_id"], "text": f["text"], "version": f["version"]}
+        {
+            "id": f["id"],
+            "external_id": f["external_id"],
+            "text": f["text"],
+            "version": f["version"],
+        }
         for f in preview["adopted"]
     ]
     now = timezone.now()

@@ -17,7 +17,8 @@ def _clean_demographics(raw: dict[str, Any]) -> dict[str, str]:
         value = str(raw.get(key) or "").strip()
         if len(value) > DEMOGRAPHIC_MAX_LENGTH:
             raise ApplicationError(
-                f"Please keep “{key.replace('_', ' ')}” under {DEMOGRAPHIC_MAX_LENGTH} characters."
+                f"Please keep “{key.replace('_', ' ')}” under "
+                f"{DEMOGRAPHIC_MAX_LENGTH} characters."
             )
         if value:
             cleaned[key] = value
@@ -32,7 +33,7 @@ def participant_join(
     consent: bool = False,
     language: str = "",
 ) -> Participant:
-    """Creates an anonymous participant; demographics are kept only with explicit consent."""
+    """Creates an anonymous participant; demographics are kept only with consent."""
     cleaned = _clean_demographics(demographics or {}) if consent else {}
     participant = Participant(
         workshop_id=group.workshop_id,
@@ -53,5 +54,7 @@ def participant_update_demographics(
     """Withdrawing consent erases what was given."""
     participant.demographics = _clean_demographics(demographics) if consent else {}
     participant.demographics_consent = bool(consent and participant.demographics)
-    participant.save(update_fields=["demographics", "demographics_consent", "updated_at"])
+    participant.save(
+        update_fields=["demographics", "demographics_consent", "updated_at"]
+    )
     return participant

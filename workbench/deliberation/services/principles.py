@@ -24,6 +24,7 @@ from workbench.deliberation.selectors.principles import (
     normalize_text,
     principle_find_similar,
 )
+from workbench.deliberation.services.rounds import round_hold_for_input
 
 
 class NearDuplicateError(ApplicationError):
@@ -41,7 +42,8 @@ def _clean_text(text: str) -> str:
         raise ApplicationError("Write the principle before submitting it.")
     if len(text) > limit:
         raise ApplicationError(
-            f"Please keep a principle under {limit} characters (this one has {len(text)})."
+            f"Please keep a principle under {limit} characters "
+            f"(this one has {len(text)})."
         )
     return text
 
@@ -95,6 +97,12 @@ def _create(
     return principle
 
 
+def _lock_workshop(workshop_id: int) -> Workshop:
+    """The workshop under its row lock: serialises the exact-duplicate check and the
+    insert that follows it across every writer of the workshop's principles."""
+    return Workshop.objects.select_for_update(no_key=True).get(pk=workshop_id)
+
+
 @transaction.atomic
 def principle_seed(
     *,
@@ -107,6 +115,7 @@ def principle_seed(
     text = _clean_text(text)
     if group is not None and group.workshop_id != workshop.pk:
         raise ApplicationError("That group belongs to another workshop.")
+    workshop = _lock_workshop(workshop.pk)
     if principle_find_similar(workshop=workshop, text=text, exact_only=True):
         raise ApplicationError("This principle is already in the workshop.")
     principle = _create(
@@ -117,7 +126,12 @@ def principle_seed(
         is_seed=True,
         edited_by=actor,
     )
-    _log(workshop_id=workshop.pk, action=ModerationEvent.Action.SEED, principle=principle, actor=actor)
+    _log(
+        workshop_id=workshop.pk,
+        action=ModerationEvent.Action.SEED,
+        principle=principle,
+        actor=actor,
+    )
     return principle
 
 
@@ -145,10 +159,14 @@ def principle_propose(
     participant confirmed. Under strict moderation the principle waits for approval.
     """
     text = _clean_text(text)
-    # The participant's row lock serialises their own submissions, so a double click
-    # cannot slip past the duplicate and rate checks.
-    participant = Participant.objects.select_for_update(no_key=True).get(pk=participant.pk)
-    round_ = Round.objects.get(pk=round_.pk)
+    # Locks, always in this order: the round (shared; a concurrent close waits), the
+    # participant (their double click cannot slip past the rate check), the workshop
+    # (two participants sending the same words at once cannot both pass the
+    # duplicate check).
+    round_ = round_hold_for_input(round_=round_)
+    participant = Participant.objects.select_for_update(no_key=True).get(
+        pk=participant.pk
+    )
     if round_.workshop_id != participant.workshop_id or not round_.admits_group(
         participant.group_id
     ):
@@ -156,8 +174,10 @@ def principle_propose(
     if round_.kind != Round.Kind.PROPOSE:
         raise ApplicationError("This round is not for proposing principles.")
     if not round_.is_open_at(timezone.now()):
-        raise ApplicationError("This round is closed; nothing more can be proposed in it.")
-    workshop = participant.workshop
+        raise ApplicationError(
+            "This round is closed; nothing more can be proposed in it."
+        )
+    workshop = _lock_workshop(participant.workshop_id)
     if principle_find_similar(workshop=workshop, text=text, exact_only=True):
         raise ApplicationError("This principle has already been proposed.")
     _check_rate_limit(participant)
@@ -192,10 +212,14 @@ def _lock(principle: Principle) -> Principle:
 
 
 @transaction.atomic
-def principle_approve(*, principle: Principle, actor: User, reason: str = "") -> Principle:
+def principle_approve(
+    *, principle: Principle, actor: User, reason: str = ""
+) -> Principle:
     principle = _lock(principle)
     if principle.merged_into_id is not None:
-        raise ApplicationError("A merged principle cannot be approved; approve the one it was merged into.")
+        raise ApplicationError(
+            "A merged principle cannot be approved; approve the one it was merged into."
+        )
     principle.status = Principle.Status.APPROVED
     principle.save(update_fields=["status", "updated_at"])
     _log(
@@ -212,7 +236,9 @@ def principle_approve(*, principle: Principle, actor: User, reason: str = "") ->
 def principle_reject(*, principle: Principle, actor: User, reason: str) -> Principle:
     reason = reason.strip()
     if not reason:
-        raise ApplicationError("Say why the principle is rejected; the reason is logged.")
+        raise ApplicationError(
+            "Say why the principle is rejected; the reason is logged."
+        )
     principle = _lock(principle)
     principle.status = Principle.Status.REJECTED
     principle.save(update_fields=["status", "updated_at"])
@@ -238,9 +264,13 @@ def principle_merge(
     if source.workshop_id != target.workshop_id:
         raise ApplicationError("Both principles must belong to the same workshop.")
     if target.merged_into_id is not None:
-        raise ApplicationError("That principle was itself merged; merge into its target instead.")
+        raise ApplicationError(
+            "That principle was itself merged; merge into its target instead."
+        )
     if target.status == Principle.Status.REJECTED:
-        raise ApplicationError("Merge into an approved or pending principle, not a rejected one.")
+        raise ApplicationError(
+            "Merge into an approved or pending principle, not a rejected one."
+        )
     # Principles already merged into the source now point at the target: no chains.
     Principle.objects.filter(merged_into=source).update(merged_into=target)
     source.merged_into = target

@@ -13,7 +13,7 @@ from workbench.deliberation.models import Participant, RankingBallot, Round
 def ballot_submit(
     *, participant: Participant, round_: Round, ranking: Sequence[int]
 ) -> RankingBallot:
-    """Stores the participant's complete order of the shortlist, replacing an earlier one."""
+    """Stores the participant's full order of the shortlist, replacing any earlier."""
     if round_.workshop_id != participant.workshop_id or not round_.admits_group(
         participant.group_id
     ):
@@ -27,7 +27,9 @@ def ballot_submit(
     if len(set(ranking)) != len(ranking):
         raise ApplicationError("Each principle can appear only once in your ranking.")
     if set(ranking) != shortlist:
-        raise ApplicationError("Please place every principle on the shortlist in your order.")
+        raise ApplicationError(
+            "Please place every principle on the shortlist in your order."
+        )
     ballot, _ = RankingBallot.objects.update_or_create(
         participant=participant, round=round_, defaults={"ranking": ranking}
     )

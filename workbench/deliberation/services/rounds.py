@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from workbench.accounts.models import User
@@ -67,7 +67,9 @@ def _transition(*, round_: Round, to: str, actor: User | None) -> Round:
     fields = ["status", "updated_at"]
     if to == Round.Status.OPEN:
         if locked.kind == Round.Kind.RANK and not locked.shortlist.exists():
-            raise ApplicationError("Choose the shortlist to rank before opening the round.")
+            raise ApplicationError(
+                "Choose the shortlist to rank before opening the round."
+            )
         locked.opened_at = now
         fields.append("opened_at")
     else:
@@ -84,6 +86,34 @@ def _transition(*, round_: Round, to: str, actor: User | None) -> Round:
         data={"round": locked.title, "kind": locked.kind, "scope": locked.scope},
     )
     return locked
+
+
+def round_hold_for_input(*, round_: Round) -> Round:
+    """Re-reads the round under a share lock held until the caller's transaction ends.
+
+    Services that store input in a round (votes, proposals) call this before checking
+    that the round is open. round_close takes the row's FOR NO KEY UPDATE lock, which
+    conflicts with FOR SHARE: the close waits for every input that already holds the
+    share lock, and input arriving later waits for the close to commit and then reads
+    the round as closed. So nothing is stored in a round after its close commits, and
+    many participants still write at once (share locks do not conflict). Django's
+    select_for_update has no FOR SHARE, hence the raw query; SQLite serialises writers
+    on its own and has no row locks.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise transaction.TransactionManagementError(
+            "round_hold_for_input must run inside a transaction."
+        )
+    if connection.vendor != "postgresql":
+        return Round.objects.get(pk=round_.pk)
+    rows = list(
+        Round.objects.raw(
+            "SELECT * FROM deliberation_round WHERE id = %s FOR SHARE", [round_.pk]
+        )
+    )
+    if not rows:
+        raise Round.DoesNotExist(f"Round {round_.pk} does not exist.")
+    return rows[0]
 
 
 @transaction.atomic
@@ -103,9 +133,13 @@ def round_set_shortlist(*, round_: Round, principles: Iterable[Principle]) -> Ro
         raise ApplicationError("The shortlist can change only before the round opens.")
     for principle in chosen:
         if principle.workshop_id != round_.workshop_id:
-            raise ApplicationError("A shortlisted principle belongs to another workshop.")
+            raise ApplicationError(
+                "A shortlisted principle belongs to another workshop."
+            )
         if not principle.is_votable:
-            raise ApplicationError(f"“{principle.text[:60]}” is not an approved principle.")
+            raise ApplicationError(
+                f"“{principle.text[:60]}” is not an approved principle."
+            )
     if round_.kind == Round.Kind.RANK and len(chosen) < 2:
         raise ApplicationError("A rank round needs at least two principles to order.")
     round_.shortlist.set(chosen)

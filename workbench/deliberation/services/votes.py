@@ -15,9 +15,12 @@ from workbench.deliberation.models import (
     VoteRecord,
 )
 from workbench.deliberation.selectors.principles import principle_agenda
+from workbench.deliberation.services.rounds import round_hold_for_input
 
 
-def vote_check_allowed(*, participant: Participant, round_: Round, principle: Principle) -> None:
+def vote_check_allowed(
+    *, participant: Participant, round_: Round, principle: Principle
+) -> None:
     """Raises ApplicationError unless the participant may vote on the principle now."""
     if round_.workshop_id != participant.workshop_id or not round_.admits_group(
         participant.group_id
@@ -44,10 +47,13 @@ def vote_cast(
 
     The history row and the current-vote upsert are one transaction. The participant's
     row lock serialises one participant's votes, so the current vote is always the last
-    one in the history; a resubmitted form (same client_token) changes nothing.
+    one in the history; a resubmitted form (same client_token) changes nothing. The
+    round is re-read under a share lock (round_hold_for_input), so a vote racing
+    round_close is either stored before the close commits or refused.
     """
     if choice not in VoteChoice.values:
         raise ApplicationError("A vote is agree, disagree or pass.")
+    round_ = round_hold_for_input(round_=round_)
     vote_check_allowed(participant=participant, round_=round_, principle=principle)
     Participant.objects.select_for_update(no_key=True).only("pk").get(pk=participant.pk)
     if client_token is not None:
@@ -65,7 +71,7 @@ def vote_cast(
         cast_at=now,
         client_token=client_token,
     )
-    vote, = Vote.objects.bulk_create(
+    (vote,) = Vote.objects.bulk_create(
         [
             Vote(
                 participant=participant,

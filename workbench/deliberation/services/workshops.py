@@ -18,8 +18,14 @@ WORKSHOP_EDITABLE_FIELDS = (
 )
 
 
+# Paths under /workshops/ that a slug would shadow.
+RESERVED_SLUGS = frozenset({"new"})
+
+
 def _unique_slug(title: str) -> str:
     base = slugify(title)[:60] or "workshop"
+    if base in RESERVED_SLUGS:
+        base = f"{base}-workshop"
     slug, n = base, 2
     while Workshop.objects.filter(slug=slug).exists():
         slug, n = f"{base}-{n}", n + 1
@@ -38,6 +44,8 @@ def workshop_create(
     show_moderation_log: bool = False,
     source: str = "",
 ) -> Workshop:
+    if slug in RESERVED_SLUGS:
+        raise ApplicationError(f"The address “{slug}” is reserved; choose another.")
     if slug and Workshop.objects.filter(slug=slug).exists():
         raise ApplicationError(f"A workshop with the address “{slug}” already exists.")
     workshop = Workshop(
@@ -59,7 +67,9 @@ def workshop_create(
 def workshop_update(*, workshop: Workshop, **fields: Any) -> Workshop:
     unknown = set(fields) - set(WORKSHOP_EDITABLE_FIELDS)
     if unknown:
-        raise ApplicationError(f"These fields cannot be edited: {', '.join(sorted(unknown))}.")
+        raise ApplicationError(
+            f"These fields cannot be edited: {', '.join(sorted(unknown))}."
+        )
     for name, value in fields.items():
         setattr(workshop, name, value)
     workshop.full_clean()
@@ -86,7 +96,7 @@ def group_create(
 
 @transaction.atomic
 def group_regenerate_token(*, group: ParticipantGroup) -> ParticipantGroup:
-    """Replaces the invite link; the old link stops working, joined participants stay."""
+    """Replaces the invite link: the old link stops working; members stay joined."""
     group.invite_token = new_invite_token()
     group.save(update_fields=["invite_token", "updated_at"])
     return group
