@@ -4,7 +4,61 @@ from django.urls import URLPattern, path
 
 from workbench.deliberation.views import facilitator as views
 
+W = "workshops/<slug:slug>/"
+
 urlpatterns: list[URLPattern] = [
     path("workshops/", views.workshop_list, name="workshop-list"),
-    path("workshops/<slug:slug>/", views.workshop_detail, name="workshop-detail"),
+    # Before the slug pattern; the slug service never hands out "new".
+    path("workshops/new/", views.workshop_create, name="workshop-create"),
+    path(W, views.workshop_detail, name="workshop-detail"),
+    path(W + "edit/", views.workshop_edit, name="workshop-edit"),
+    # Groups and their invite links.
+    path(W + "groups/new/", views.group_create, name="group-create"),
+    path(W + "groups/<int:pk>/invite/", views.group_invite, name="group-invite"),
+    path(W + "groups/<int:pk>/room/", views.group_room, name="group-room"),
+    path(
+        W + "groups/<int:pk>/regenerate-token/",
+        views.group_regenerate_token,
+        name="group-regenerate-token",
+    ),
+    # Rounds.
+    path(W + "rounds/new/", views.round_create, name="round-create"),
+    path(W + "rounds/<int:pk>/", views.round_detail, name="round-detail"),
+    path(
+        W + "rounds/<int:pk>/shortlist/", views.round_shortlist, name="round-shortlist"
+    ),
+    path(W + "rounds/<int:pk>/open/", views.round_open, name="round-open"),
+    path(W + "rounds/<int:pk>/close/", views.round_close, name="round-close"),
+    # Principles and moderation.
+    path(W + "principles/", views.principle_list, name="principle-list"),
+    path(W + "principles/seed/", views.principle_seed, name="principle-seed"),
+    path(W + "principles/<int:pk>/", views.principle_detail, name="principle-detail"),
+    path(
+        W + "principles/<int:pk>/approve/",
+        views.principle_approve,
+        name="principle-approve",
+    ),
+    path(
+        W + "principles/<int:pk>/reject/",
+        views.principle_reject,
+        name="principle-reject",
+    ),
+    path(
+        W + "principles/<int:pk>/merge/", views.principle_merge, name="principle-merge"
+    ),
+    path(W + "principles/<int:pk>/edit/", views.principle_edit, name="principle-edit"),
+    path(W + "moderation/", views.moderation_queue, name="moderation-queue"),
+    path(W + "moderation/log/", views.moderation_log, name="moderation-log"),
+    # Results and constitutions.
+    path(W + "results/", views.results, name="results"),
+    path(
+        W + "constitutions/new/",
+        views.constitution_publish,
+        name="constitution-publish",
+    ),
+    path(
+        W + "constitutions/<int:pk>/",
+        views.constitution_detail,
+        name="constitution-detail",
+    ),
 ]

@@ -7,4 +7,17 @@ from workbench.deliberation.views import participant as views
 urlpatterns: list[URLPattern] = [
     path("join/<str:token>/", views.join, name="join"),
     path("w/<slug:slug>/", views.participant_home, name="participant-home"),
+    path("w/<slug:slug>/log/", views.moderation_log, name="participant-log"),
+    path(
+        "w/<slug:slug>/rounds/<int:pk>/propose/",
+        views.propose,
+        name="participant-propose",
+    ),
+    path("w/<slug:slug>/rounds/<int:pk>/vote/", views.vote, name="participant-vote"),
+    path(
+        "w/<slug:slug>/rounds/<int:pk>/list/",
+        views.vote_list,
+        name="participant-vote-list",
+    ),
+    path("w/<slug:slug>/rounds/<int:pk>/rank/", views.rank, name="participant-rank"),
 ]

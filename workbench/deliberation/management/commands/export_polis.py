@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from workbench.deliberation.models import Workshop
+from workbench.deliberation.polis_io.exporter import polis_export
+
+
+class Command(BaseCommand):
+    help = (
+        "Writes a workshop as a Polis export folder (comments.csv, votes.csv, "
+        "participants-votes.csv, summary.csv); the importer reads it back."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("slug")
+        parser.add_argument("--out", required=True, type=Path, metavar="DIR")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            workshop = Workshop.objects.get(slug=options["slug"])
+        except Workshop.DoesNotExist:
+            raise CommandError(f"There is no workshop “{options['slug']}”.") from None
+        result = polis_export(workshop=workshop, out=options["out"])
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Wrote {result.folder}: {result.comments} comments, "
+                f"{result.participants} voters, {result.votes} votes, "
+                f"{result.vote_records} vote records."
+            )
+        )

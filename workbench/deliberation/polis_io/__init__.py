@@ -1,0 +1,1 @@
+"""Polis exports in the openData layout: read, store (import) and write (export)."""

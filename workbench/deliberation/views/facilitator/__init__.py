@@ -1,0 +1,67 @@
+"""The facilitator's pages, behind login; each works only on the user's workshops."""
+
+from __future__ import annotations
+
+from workbench.deliberation.views.facilitator.constitutions import (
+    constitution_detail,
+    constitution_publish,
+)
+from workbench.deliberation.views.facilitator.groups import (
+    group_create,
+    group_invite,
+    group_regenerate_token,
+    group_room,
+)
+from workbench.deliberation.views.facilitator.moderation import (
+    moderation_log,
+    moderation_queue,
+    principle_approve,
+    principle_detail,
+    principle_edit,
+    principle_list,
+    principle_merge,
+    principle_reject,
+    principle_seed,
+)
+from workbench.deliberation.views.facilitator.results import results
+from workbench.deliberation.views.facilitator.rounds import (
+    round_close,
+    round_create,
+    round_detail,
+    round_open,
+    round_shortlist,
+)
+from workbench.deliberation.views.facilitator.workshops import (
+    workshop_create,
+    workshop_detail,
+    workshop_edit,
+    workshop_list,
+)
+
+__all__ = [
+    "constitution_detail",
+    "constitution_publish",
+    "group_create",
+    "group_invite",
+    "group_regenerate_token",
+    "group_room",
+    "moderation_log",
+    "moderation_queue",
+    "principle_approve",
+    "principle_detail",
+    "principle_edit",
+    "principle_list",
+    "principle_merge",
+    "principle_reject",
+    "principle_seed",
+    "results",
+    "round_close",
+    "round_create",
+    "round_detail",
+    "round_open",
+    "round_shortlist",
+    "workshop_create",
+    "workshop_detail",
+    "workshop_edit",
+    "workshop_list",
+]
