@@ -41,20 +41,33 @@ def browser_type_launch_args(
     }
 
 
-@pytest.fixture
-def phone(browser: Any) -> Any:
-    """A 360 px wide phone-sized page."""
-    context = browser.new_context(viewport={"width": 360, "height": 780}, locale="en")
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/browser/" in str(item.path):
+            item.add_marker(pytest.mark.browser)
+
+
+def _page(browser: Any, width: int, height: int) -> Any:
+    """A fresh browser context (its own cookies) and page; fails the test if the
+    page raised a JavaScript error."""
+    context = browser.new_context(
+        viewport={"width": width, "height": height}, locale="en"
+    )
     page = context.new_page()
     page.set_default_timeout(10_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
     yield page
     context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+@pytest.fixture
+def phone(browser: Any) -> Any:
+    """A 360 px wide phone."""
+    yield from _page(browser, 360, 780)
 
 
 @pytest.fixture
 def laptop(browser: Any) -> Any:
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="en")
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    yield page
-    context.close()
+    yield from _page(browser, 1280, 800)

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-
 import pytest
 from django.urls import reverse
 
@@ -14,39 +11,6 @@ from workbench.deliberation.services.rounds import (
     round_open,
     round_set_shortlist,
 )
-
-# Playwright's sync API keeps an event loop on the main thread; the ORM calls made
-# there for set-up and assertions are synchronous and safe.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args):
-    executable = shutil.which("chromium") or shutil.which("chromium-browser")
-    if executable is None:
-        pytest.skip(
-            "Debian's chromium is not installed: run scripts/ensure_chromium.sh"
-        )
-    return {
-        **browser_type_launch_args,
-        "executable_path": executable,
-        "args": ["--no-sandbox", "--disable-gpu", "--no-first-run"],
-        "headless": True,
-    }
-
-
-@pytest.fixture
-def phone(browser):
-    context = browser.new_context(viewport={"width": 360, "height": 780}, locale="en")
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    yield page
-    context.close()
-    assert not errors
 
 
 @pytest.fixture
