@@ -1,0 +1,196 @@
+"""The whole Polis-compatible analysis of one set of votes (Polis's
+small-conversation update, conversation.clj), without Polis's history: the same
+votes always give the same result."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from workbench.analysis.polis.clusters import (
+    BASE_K,
+    RANDOM_STATE,
+    OpinionGroups,
+    opinion_groups,
+)
+from workbench.analysis.polis.consensus import (
+    Consensus,
+    consensus,
+    group_aware_consensus,
+    group_aware_dissensus,
+)
+from workbench.analysis.polis.groups import GroupVotes, group_votes
+from workbench.analysis.polis.matrix import VoteMatrix, build_vote_matrix, in_conv_mask
+from workbench.analysis.polis.pca import (
+    PCA,
+    extremity,
+    fit_pca,
+    project_participants,
+    project_principles,
+)
+from workbench.analysis.polis.priority import priorities
+from workbench.analysis.polis.repness import (
+    RepnessStats,
+    RepresentativePrinciple,
+    repness_stats,
+    select_representative,
+)
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True)
+class GroupFigures:
+    """Everything that depends on a grouping. `labels[i]` indexes `group_ids`
+    (-1: in no group); arrays are groups x principles or per principle."""
+
+    group_ids: list[Hashable]
+    labels: IntArray
+    votes: GroupVotes
+    stats: RepnessStats
+    representative: dict[Hashable, list[RepresentativePrinciple]]
+    group_aware_consensus: FloatArray
+    group_aware_dissensus: FloatArray
+    priorities: FloatArray
+
+
+@dataclass(frozen=True)
+class AnalysisResult:
+    """Rows follow `matrix.participants`, columns `matrix.principles`."""
+
+    matrix: VoteMatrix
+    mod_out: BoolArray
+    is_meta: BoolArray
+    in_conv: BoolArray
+    pca: PCA
+    participant_projection: FloatArray
+    principle_projection: FloatArray
+    extremity: FloatArray
+    clustering: OpinionGroups
+    consensus: Consensus
+    opinion: GroupFigures
+    predefined: GroupFigures | None
+
+    def figures_for(self, groups: Mapping[Hashable, Hashable]) -> GroupFigures:
+        """Group figures for any participant -> group mapping."""
+        labels, group_ids = labels_from_mapping(self.matrix.participants, groups)
+        return group_figures(self, labels, group_ids)
+
+
+def labels_from_mapping(
+    participants: npt.NDArray[np.generic], groups: Mapping[Hashable, Hashable]
+) -> tuple[IntArray, list[Hashable]]:
+    """Label rows by a participant -> group mapping. Every group in the mapping is
+    kept, sorted, even one whose members cast no vote; a participant the mapping
+    leaves out gets -1."""
+    keys = pd.Index(list(groups.keys()))
+    codes, uniques = pd.factorize(
+        pd.Series(list(groups.values()), dtype=object), sort=True
+    )
+    position = keys.get_indexer(pd.Index(participants))
+    labels = np.where(position >= 0, codes[position], -1)
+    return np.asarray(labels, dtype=np.int64), list(uniques)
+
+
+class PrincipleContext(Protocol):
+    """What a grouping's figures need besides the labels."""
+
+    @property
+    def matrix(self) -> VoteMatrix: ...
+    @property
+    def mod_out(self) -> BoolArray: ...
+    @property
+    def is_meta(self) -> BoolArray: ...
+    @property
+    def extremity(self) -> FloatArray: ...
+
+
+def group_figures(
+    result: PrincipleContext, labels: IntArray, group_ids: list[Hashable]
+) -> GroupFigures:
+    """Per-group counts, repness and its selection, group-aware consensus and
+    priorities for one grouping. Counts use the raw votes (moderation ignored), as
+    Polis's group-votes; Polis's repness uses the rating matrix, which differs only
+    in the mod-out columns, and those are never selected."""
+    votes = group_votes(result.matrix, labels, len(group_ids))
+    stats = repness_stats(votes)
+    selected = select_representative(
+        stats, result.matrix.principles, excluded=result.mod_out
+    )
+    return GroupFigures(
+        group_ids=group_ids,
+        labels=labels,
+        votes=votes,
+        stats=stats,
+        representative=dict(zip(group_ids, selected, strict=True)),
+        group_aware_consensus=group_aware_consensus(votes),
+        group_aware_dissensus=group_aware_dissensus(votes),
+        priorities=priorities(votes, result.extremity, result.is_meta),
+    )
+
+
+@dataclass(frozen=True)
+class _Base:
+    matrix: VoteMatrix
+    mod_out: BoolArray
+    is_meta: BoolArray
+    extremity: FloatArray
+
+
+def analyze(
+    votes: pd.DataFrame,
+    *,
+    mod_out: Iterable[object] = (),
+    meta: Iterable[object] = (),
+    groups: Mapping[Hashable, Hashable] | None = None,
+    participant: str = "participant",
+    principle: str = "principle",
+    vote: str = "vote",
+    base_k: int = BASE_K,
+    random_state: int = RANDOM_STATE,
+) -> AnalysisResult:
+    """Run the analysis on long-form votes (agree +1, disagree -1, pass 0; the last
+    row wins for a repeated participant/principle). `mod_out` are moderated-out
+    principles; `meta` principles are treated as mod-out too and get the meta
+    priority, as in Polis. `groups` is an optional predefined participant -> group
+    mapping, analysed beside the opinion groups."""
+    matrix = build_vote_matrix(
+        votes, participant=participant, principle=principle, vote=vote
+    )
+    meta = list(meta)
+    is_meta = matrix.column_flags(meta)
+    excluded = matrix.column_flags([*mod_out, *meta])
+    pca = fit_pca(matrix, excluded)
+    projection = project_participants(matrix, pca, excluded)
+    principle_projection = project_principles(pca)
+    base = _Base(matrix, excluded, is_meta, extremity(principle_projection))
+    in_conv = in_conv_mask(matrix.n_votes, len(matrix.principles))
+    clustering = opinion_groups(
+        projection[in_conv], base_k=base_k, random_state=random_state
+    )
+    labels = np.full(len(matrix.participants), -1, dtype=np.int64)
+    labels[in_conv] = clustering.labels
+    n_groups = len(clustering.groups.sizes)
+    return AnalysisResult(
+        matrix=matrix,
+        mod_out=excluded,
+        is_meta=is_meta,
+        in_conv=in_conv,
+        pca=pca,
+        participant_projection=projection,
+        principle_projection=principle_projection,
+        extremity=base.extremity,
+        clustering=clustering,
+        consensus=consensus(matrix, excluded=excluded),
+        opinion=group_figures(base, labels, list(range(n_groups))),
+        predefined=None
+        if groups is None
+        else group_figures(base, *labels_from_mapping(matrix.participants, groups)),
+    )
