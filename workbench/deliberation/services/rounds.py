@@ -55,8 +55,49 @@ def round_create(
     return round_
 
 
+# PostgreSQL advisory lock class for "input into a round"; the round's pk is the
+# object id (folded into 31 bits: a collision only makes two rounds wait on each other).
+ROUND_INPUT_LOCK_CLASS = 7_310_001
+
+
+def _advisory_lock(round_id: int, *, shared: bool) -> None:
+    """Takes the round's input lock until the transaction ends (PostgreSQL only; SQLite
+    serialises writers on its own)."""
+    if connection.vendor != "postgresql":
+        return
+    function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {function}(%s, %s)",
+            [ROUND_INPUT_LOCK_CLASS, round_id % 2**31],
+        )
+
+
+def round_hold_for_input(*, round_: Round) -> Round:
+    """Re-reads the round while holding its input lock, shared, until the caller's
+    transaction ends.
+
+    Services that store input in a round (votes, proposals) call this before checking
+    that the round is open; round transitions take the same lock exclusively. A close
+    therefore waits for the input that already holds the lock, and input arriving
+    later queues behind the close and then reads the round as closed: nothing is
+    stored in a round after its close commits, while any number of participants still
+    write at once. PostgreSQL queues lock requests fairly, so a close is not starved by
+    a stream of votes (a FOR SHARE row lock would be). The read is a separate statement
+    so that it sees what committed while it waited.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise transaction.TransactionManagementError(
+            "round_hold_for_input must run inside a transaction."
+        )
+    _advisory_lock(round_.pk, shared=True)
+    return Round.objects.get(pk=round_.pk)
+
+
 def _transition(*, round_: Round, to: str, actor: User | None) -> Round:
-    """Moves a round to OPEN or CLOSED. Holds the round's row lock while it decides."""
+    """Moves a round to OPEN or CLOSED. Holds the round's input lock (exclusive: no
+    vote or proposal is being stored meanwhile) and its row lock while it decides."""
+    _advisory_lock(round_.pk, shared=False)
     locked = Round.objects.select_for_update(no_key=True).get(pk=round_.pk)
     if locked.status == to:
         return locked
@@ -86,34 +127,6 @@ def _transition(*, round_: Round, to: str, actor: User | None) -> Round:
         data={"round": locked.title, "kind": locked.kind, "scope": locked.scope},
     )
     return locked
-
-
-def round_hold_for_input(*, round_: Round) -> Round:
-    """Re-reads the round under a share lock held until the caller's transaction ends.
-
-    Services that store input in a round (votes, proposals) call this before checking
-    that the round is open. round_close takes the row's FOR NO KEY UPDATE lock, which
-    conflicts with FOR SHARE: the close waits for every input that already holds the
-    share lock, and input arriving later waits for the close to commit and then reads
-    the round as closed. So nothing is stored in a round after its close commits, and
-    many participants still write at once (share locks do not conflict). Django's
-    select_for_update has no FOR SHARE, hence the raw query; SQLite serialises writers
-    on its own and has no row locks.
-    """
-    if not transaction.get_connection().in_atomic_block:
-        raise transaction.TransactionManagementError(
-            "round_hold_for_input must run inside a transaction."
-        )
-    if connection.vendor != "postgresql":
-        return Round.objects.get(pk=round_.pk)
-    rows = list(
-        Round.objects.raw(
-            "SELECT * FROM deliberation_round WHERE id = %s FOR SHARE", [round_.pk]
-        )
-    )
-    if not rows:
-        raise Round.DoesNotExist(f"Round {round_.pk} does not exist.")
-    return rows[0]
 
 
 @transaction.atomic
