@@ -43,10 +43,12 @@ check: $(STAMP)
 	$(BIN)/ruff format --check .
 	DEBUG=1 $(BIN)/mypy workbench
 
-## make bench: concurrent voting over HTTP against gunicorn + PostgreSQL.
+## make bench: concurrent voting over HTTP against gunicorn + PostgreSQL, and the
+## analysis of real conversations beside red-dwarf. Figures: docs/benchmarks.md.
 bench: $(STAMP)
 	@bash scripts/ensure_services.sh
 	DATABASE_URL=$(TEST_DATABASE_URL)_bench $(PY) scripts/bench_voting.py
+	$(PY) scripts/bench_analysis.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

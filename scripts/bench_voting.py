@@ -9,8 +9,8 @@ principle over its own keep-alive connection, with a unique client_token per vot
 Two phases, because a closed loop of 200 clients measures capacity, not latency (by
 Little's law its latency is 200 / throughput):
 - capacity: every participant votes again as soon as its last vote is answered;
-- paced: every participant votes at Poisson-random moments so that together they offer
-  --rate votes/s; this measures latency at that load.
+- paced: votes arrive as one Poisson stream of --rate votes/s (open loop), dealt to the
+  participants in turn; this measures latency at that load.
 
 Prints votes sent, votes/s, latency p50/p95/p99, errors and the check "stored == sent"
 (Vote and VoteRecord rows equal the successful submissions), writes the figures to
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import platform
@@ -409,18 +410,23 @@ async def run_phase(
     port: int, plan: Plan, rate: float | None, meter: CpuMeter
 ) -> tuple[Outcome, float, dict[str, float]]:
     """Every participant loads its page; then all vote at once and are measured. With
-    `rate`, each waits exponential gaps so that together they offer `rate` votes/s."""
+    `rate`, votes follow one Poisson stream of `rate` votes/s dealt to them in turn."""
     rng = random.Random(7)
     n, k = len(plan.cookies), len(plan.principles)
     outcome = Outcome()
     if rate is None:
         schedules = [[0.0] * k for _ in range(n)]
     else:
-        mean = n / rate
-        schedules = [
-            [rng.uniform(0, mean)] + [rng.expovariate(1 / mean) for _ in range(k - 1)]
-            for _ in range(n)
-        ]
+        # One open-loop Poisson stream at `rate` votes/s for the whole phase, dealt to
+        # the participants in turn: the offered load stays at `rate` until the end
+        # (per-participant clocks would thin out into a long tail).
+        arrivals = list(
+            itertools.accumulate(rng.expovariate(rate) for _ in range(n * k))
+        )
+        schedules = []
+        for i in range(n):
+            mine = arrivals[i::n]
+            schedules.append([mine[0]] + [b - a for a, b in itertools.pairwise(mine)])
     loaded = asyncio.Barrier(n + 1)
     voters = asyncio.gather(
         *(
@@ -527,8 +533,8 @@ def main() -> int:
     parser.add_argument("--participants", type=int, default=200)
     parser.add_argument("--principles", type=int, default=20)
     parser.add_argument("--groups", type=int, default=10)
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn processes")
-    parser.add_argument("--threads", type=int, default=4, help="threads per process")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn processes")
+    parser.add_argument("--threads", type=int, default=2, help="threads per process")
     parser.add_argument(
         "--rate", type=float, default=500, help="offered votes/s in the paced phase"
     )

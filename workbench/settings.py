@@ -106,6 +106,18 @@ DATABASES = {
 }
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Server-side binding plus a prepare threshold let psycopg prepare the statements
+    # requests repeat (the vote path runs the same few statements hundreds of times a
+    # second), so PostgreSQL parses and plans them once per connection. Behind
+    # PgBouncer in transaction mode, set DATABASE_PREPARE_THRESHOLD= (empty) to disable.
+    _threshold = env.str("DATABASE_PREPARE_THRESHOLD", default="5")
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "server_side_binding": bool(_threshold),
+            "prepare_threshold": int(_threshold) if _threshold else None,
+        }
+    )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL and a busy timeout let the web server and the worker share the file.
     DATABASES["default"]["CONN_MAX_AGE"] = 0

@@ -18,3 +18,8 @@ class PermissionDeniedError(ApplicationError):
 
 class RateLimitedError(ApplicationError):
     pass
+
+
+class NotAvailableError(ApplicationError):
+    """The object is not there for this person (absent, a draft, another group's):
+    views answer 404 so that its existence is not revealed."""

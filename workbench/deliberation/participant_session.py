@@ -12,7 +12,11 @@ SALT = "workbench.participant"
 
 
 def cookie_name(workshop: Workshop) -> str:
-    return f"wb_participant_{workshop.pk}"
+    return cookie_name_for(workshop_id=workshop.pk)
+
+
+def cookie_name_for(*, workshop_id: int) -> str:
+    return f"wb_participant_{workshop_id}"
 
 
 def participant_from_request(

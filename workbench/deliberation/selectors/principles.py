@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from rapidfuzz import fuzz, process, utils
 
 from workbench.deliberation.models import Participant, Principle, Round, Workshop
@@ -52,17 +53,21 @@ def principle_find_similar(
 def principle_agenda(*, round_: Round) -> QuerySet[Principle]:
     """The principles a vote round asks about: its explicit agenda if it has one, else
     every approved, unmerged principle in its scope (the group's own and workshop-wide
-    seeds for a group round; all for a cross-group round)."""
-    votable = Principle.objects.filter(
+    seeds for a group round; all for a cross-group round). One lazy query: the
+    shortlist test is a subquery, so callers can filter and count it in SQL."""
+    # The implicit m2m table; django-stubs types it as Round, hence Any.
+    shortlist_table: Any = Round.shortlist.through
+    shortlist = shortlist_table.objects.filter(round_id=round_.pk)
+    in_scope = Q()
+    if round_.scope == Round.Scope.GROUP:
+        in_scope = Q(group_id=round_.group_id) | Q(group__isnull=True)
+    return Principle.objects.filter(
+        Q(Exists(shortlist.filter(principle_id=OuterRef("pk"))))
+        | (~Exists(shortlist) & in_scope),
         workshop_id=round_.workshop_id,
         status=Principle.Status.APPROVED,
         merged_into__isnull=True,
     )
-    if round_.shortlist.exists():
-        return votable.filter(shortlisted_in=round_)
-    if round_.scope == Round.Scope.GROUP:
-        return votable.filter(Q(group_id=round_.group_id) | Q(group__isnull=True))
-    return votable
 
 
 def principle_next_for_participant(

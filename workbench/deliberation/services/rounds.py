@@ -55,27 +55,33 @@ def round_create(
     return round_
 
 
-# PostgreSQL advisory lock class for "input into a round"; the round's pk is the
-# object id (folded into 31 bits: a collision only makes two rounds wait on each other).
+# PostgreSQL advisory lock classes. A lock's object id is the row's pk folded into
+# 31 bits: a collision only makes two rounds (or participants) wait on each other.
 ROUND_INPUT_LOCK_CLASS = 7_310_001
+PARTICIPANT_INPUT_LOCK_CLASS = 7_310_002
 
 
-def _advisory_lock(round_id: int, *, shared: bool) -> None:
-    """Takes the round's input lock until the transaction ends (PostgreSQL only; SQLite
-    serialises writers on its own)."""
+def _advisory_locks(
+    *, round_id: int, shared: bool, participant_id: int | None = None
+) -> None:
+    """Takes the round's input lock (and a participant's, exclusive) until the
+    transaction ends, in one statement. PostgreSQL only: SQLite serialises writers."""
     if connection.vendor != "postgresql":
         return
-    function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+    round_lock = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+    sql = f"SELECT {round_lock}(%s, %s)"
+    params = [ROUND_INPUT_LOCK_CLASS, round_id % 2**31]
+    if participant_id is not None:
+        sql += ", pg_advisory_xact_lock(%s, %s)"
+        params += [PARTICIPANT_INPUT_LOCK_CLASS, participant_id % 2**31]
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {function}(%s, %s)",
-            [ROUND_INPUT_LOCK_CLASS, round_id % 2**31],
-        )
+        cursor.execute(sql, params)
 
 
-def round_hold_for_input(*, round_: Round) -> Round:
+def round_hold_for_input(*, round_: Round, participant_id: int | None = None) -> Round:
     """Re-reads the round while holding its input lock, shared, until the caller's
-    transaction ends.
+    transaction ends; with `participant_id`, also holds that participant's input lock
+    exclusively, so one participant's submissions are stored one after another.
 
     Services that store input in a round (votes, proposals) call this before checking
     that the round is open; round transitions take the same lock exclusively. A close
@@ -86,18 +92,24 @@ def round_hold_for_input(*, round_: Round) -> Round:
     a stream of votes (a FOR SHARE row lock would be). The read is a separate statement
     so that it sees what committed while it waited.
     """
+    round_lock_for_input(round_id=round_.pk, participant_id=participant_id)
+    return Round.objects.get(pk=round_.pk)
+
+
+def round_lock_for_input(*, round_id: int, participant_id: int | None = None) -> None:
+    """Takes the locks of round_hold_for_input without reading the round: the caller
+    reads it in its own next statement."""
     if not transaction.get_connection().in_atomic_block:
         raise transaction.TransactionManagementError(
-            "round_hold_for_input must run inside a transaction."
+            "Input locks are held until the transaction ends: take them inside one."
         )
-    _advisory_lock(round_.pk, shared=True)
-    return Round.objects.get(pk=round_.pk)
+    _advisory_locks(round_id=round_id, shared=True, participant_id=participant_id)
 
 
 def _transition(*, round_: Round, to: str, actor: User | None) -> Round:
     """Moves a round to OPEN or CLOSED. Holds the round's input lock (exclusive: no
     vote or proposal is being stored meanwhile) and its row lock while it decides."""
-    _advisory_lock(round_.pk, shared=False)
+    _advisory_locks(round_id=round_.pk, shared=False)
     locked = Round.objects.select_for_update(no_key=True).get(pk=round_.pk)
     if locked.status == to:
         return locked

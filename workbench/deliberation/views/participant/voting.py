@@ -13,14 +13,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
-from workbench.core.errors import ApplicationError
+from workbench.core.errors import ApplicationError, NotAvailableError
 from workbench.deliberation.forms_participant import VoteForm
 from workbench.deliberation.models import Participant, Principle, Round, VoteChoice
 from workbench.deliberation.selectors.principles import (
@@ -34,6 +34,7 @@ from workbench.deliberation.views.participant.common import (
     HttpResponseSeeOther,
     not_joined,
     participant_for_slug,
+    participant_ref_for_slug,
     round_of_kind,
     round_state,
 )
@@ -64,6 +65,8 @@ def _cast(request: HtmxHttpRequest, participant: Participant, round_: Round) -> 
             choice=form.cleaned_data["choice"],
             client_token=form.cleaned_data["client_token"],
         )
+    except NotAvailableError as error:
+        raise Http404(error.message) from None
     except ApplicationError as error:
         return error.message
     return ""
@@ -95,16 +98,23 @@ def _vote_context(participant: Participant, round_: Round) -> dict[str, Any]:
 
 @require_http_methods(["GET", "POST"])
 def vote(request: HtmxHttpRequest, slug: str, pk: int) -> HttpResponse:
+    if request.method == "POST" and not request.htmx:
+        # The hot path: only the participant's ids are read, and vote_cast reads the
+        # round under its lock and refuses a round outside the participant's scope or
+        # of another kind, so the view reads no round itself.
+        ref = participant_ref_for_slug(request, slug)
+        if ref is None:
+            return not_joined(request)
+        error = _cast(request, ref, Round(pk=pk))
+        if error:
+            messages.error(request, error)
+        return HttpResponseSeeOther(request.path)
     participant = participant_for_slug(request, slug)
     if participant is None:
         return not_joined(request)
     round_ = round_of_kind(participant, pk, Round.Kind.VOTE)
     if request.method == "POST":
         error = _cast(request, participant, round_)
-        if not request.htmx:
-            if error:
-                messages.error(request, error)
-            return HttpResponseSeeOther(request.path)
         context = _vote_context(participant, round_) | {"error": error, "swap": True}
         return render(request, f"{VOTE_TEMPLATE}#voting", context)
     return render(request, VOTE_TEMPLATE, _vote_context(participant, round_))
