@@ -9,6 +9,7 @@ from django.apps import apps
 from django.core.management import CommandError, call_command
 
 from workbench.core.errors import ApplicationError
+from workbench.deliberation.models import Vote
 from workbench.deliberation.polis_io import importer
 from workbench.deliberation.polis_io.importer import polis_import
 
@@ -182,10 +183,15 @@ def test_bytes_that_are_not_utf8_are_located(owner, tmp_path):
 
 @pytest.mark.django_db
 def test_a_failure_while_writing_rolls_everything_back(owner, tmp_path, monkeypatch):
-    def explode(*args, **kwargs):
-        raise ApplicationError("The disk is full.")
+    write_rows = importer._bulk_create_votes
 
-    monkeypatch.setattr(importer, "_create_votes", explode)
+    def explode_after_the_history(model, *args, **kwargs):
+        # The vote history is already written when the latest votes fail.
+        if model is Vote:
+            raise ApplicationError("The disk is full.")
+        return write_rows(model, *args, **kwargs)
+
+    monkeypatch.setattr(importer, "_bulk_create_votes", explode_after_the_history)
     before = row_counts()
 
     with pytest.raises(ApplicationError):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 from django.core.exceptions import ValidationError
@@ -148,8 +148,8 @@ def _store(
     principles = _create_principles(
         conversation.comments, workshop, group, round_, people
     )
-    _create_vote_records(history, people, principles, round_)
-    _create_votes(latest, people, principles, round_)
+    _bulk_create_votes(VoteRecord, history, people, principles, round_)
+    _bulk_create_votes(Vote, latest, people, principles, round_)
     counts = {
         "participants": len(people),
         "comments": len(principles),
@@ -293,15 +293,20 @@ def _vote_columns(
     )
 
 
-def _create_vote_records(
-    history: pd.DataFrame,
+VoteModel = TypeVar("VoteModel", Vote, VoteRecord)
+
+
+def _bulk_create_votes(
+    model: type[VoteModel],
+    rows: pd.DataFrame,
     people: dict[int, int],
     principles: dict[int, int],
     round_: Round,
 ) -> None:
-    VoteRecord.objects.bulk_create(
+    """Vote (the latest per pair) and VoteRecord (the history) rows share one shape."""
+    model.objects.bulk_create(
         (
-            VoteRecord(
+            model(
                 participant_id=participant,
                 principle_id=principle,
                 round=round_,
@@ -309,30 +314,7 @@ def _create_vote_records(
                 cast_at=ms_to_datetime(ms),
             )
             for participant, principle, vote, ms in _vote_columns(
-                history, people, principles
-            )
-        ),
-        batch_size=BATCH_SIZE,
-    )
-
-
-def _create_votes(
-    latest: pd.DataFrame,
-    people: dict[int, int],
-    principles: dict[int, int],
-    round_: Round,
-) -> None:
-    Vote.objects.bulk_create(
-        (
-            Vote(
-                participant_id=participant,
-                principle_id=principle,
-                round=round_,
-                choice=vote,
-                cast_at=ms_to_datetime(ms),
-            )
-            for participant, principle, vote, ms in _vote_columns(
-                latest, people, principles
+                rows, people, principles
             )
         ),
         batch_size=BATCH_SIZE,

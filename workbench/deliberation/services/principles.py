@@ -211,6 +211,22 @@ def _lock(principle: Principle) -> Principle:
     return Principle.objects.select_for_update(no_key=True).get(pk=principle.pk)
 
 
+def _set_status(
+    principle: Principle, status: str, *, action: str, actor: User, reason: str
+) -> Principle:
+    """Sets a locked principle's status and logs the moderation action."""
+    principle.status = status
+    principle.save(update_fields=["status", "updated_at"])
+    _log(
+        workshop_id=principle.workshop_id,
+        action=action,
+        principle=principle,
+        actor=actor,
+        reason=reason,
+    )
+    return principle
+
+
 @transaction.atomic
 def principle_approve(
     *, principle: Principle, actor: User, reason: str = ""
@@ -220,16 +236,13 @@ def principle_approve(
         raise ApplicationError(
             "A merged principle cannot be approved; approve the one it was merged into."
         )
-    principle.status = Principle.Status.APPROVED
-    principle.save(update_fields=["status", "updated_at"])
-    _log(
-        workshop_id=principle.workshop_id,
+    return _set_status(
+        principle,
+        Principle.Status.APPROVED,
         action=ModerationEvent.Action.APPROVE,
-        principle=principle,
         actor=actor,
         reason=reason,
     )
-    return principle
 
 
 @transaction.atomic
@@ -239,17 +252,13 @@ def principle_reject(*, principle: Principle, actor: User, reason: str) -> Princ
         raise ApplicationError(
             "Say why the principle is rejected; the reason is logged."
         )
-    principle = _lock(principle)
-    principle.status = Principle.Status.REJECTED
-    principle.save(update_fields=["status", "updated_at"])
-    _log(
-        workshop_id=principle.workshop_id,
+    return _set_status(
+        _lock(principle),
+        Principle.Status.REJECTED,
         action=ModerationEvent.Action.REJECT,
-        principle=principle,
         actor=actor,
         reason=reason,
     )
-    return principle
 
 
 @transaction.atomic

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -121,25 +125,42 @@ def principle_detail(
     return render(request, TEMPLATES + "principle_detail.html", context)
 
 
+def _moderate(
+    request: AuthenticatedHttpRequest,
+    form: forms.Form,
+    act: Callable[[dict[str, Any]], object],
+    *,
+    done: str,
+    back_to: str,
+) -> HttpResponse:
+    """Validates a moderation form, runs the service, flashes the outcome, goes back."""
+    if not form.is_valid():
+        flash_form_errors(request, form)
+    else:
+        try:
+            act(form.cleaned_data)
+        except ApplicationError as exc:
+            flash_errors(request, exc)
+        else:
+            messages.success(request, done)
+    return redirect_back(request, default=back_to)
+
+
 @login_required
 @require_POST
 def principle_approve(
     request: AuthenticatedHttpRequest, slug: str, pk: int
 ) -> HttpResponse:
     workshop, principle = _get(request, slug, pk)
-    form = ApproveForm(request.POST)
-    if not form.is_valid():
-        flash_form_errors(request, form)
-    else:
-        try:
-            services.principle_approve(
-                principle=principle, actor=request.user, **form.cleaned_data
-            )
-        except ApplicationError as exc:
-            flash_errors(request, exc)
-        else:
-            messages.success(request, _("Principle approved."))
-    return redirect_back(request, default=_detail_url(principle, workshop))
+    return _moderate(
+        request,
+        ApproveForm(request.POST),
+        lambda data: services.principle_approve(
+            principle=principle, actor=request.user, **data
+        ),
+        done=_("Principle approved."),
+        back_to=_detail_url(principle, workshop),
+    )
 
 
 @login_required
@@ -148,19 +169,15 @@ def principle_reject(
     request: AuthenticatedHttpRequest, slug: str, pk: int
 ) -> HttpResponse:
     workshop, principle = _get(request, slug, pk)
-    form = RejectForm(request.POST)
-    if not form.is_valid():
-        flash_form_errors(request, form)
-    else:
-        try:
-            services.principle_reject(
-                principle=principle, actor=request.user, **form.cleaned_data
-            )
-        except ApplicationError as exc:
-            flash_errors(request, exc)
-        else:
-            messages.success(request, _("Principle rejected."))
-    return redirect_back(request, default=_detail_url(principle, workshop))
+    return _moderate(
+        request,
+        RejectForm(request.POST),
+        lambda data: services.principle_reject(
+            principle=principle, actor=request.user, **data
+        ),
+        done=_("Principle rejected."),
+        back_to=_detail_url(principle, workshop),
+    )
 
 
 @login_required
@@ -169,24 +186,20 @@ def principle_merge(
     request: AuthenticatedHttpRequest, slug: str, pk: int
 ) -> HttpResponse:
     workshop, principle = _get(request, slug, pk)
-    form = MergeForm(
-        request.POST, targets=principle_list_merge_targets(workshop=workshop)
+    return _moderate(
+        request,
+        MergeForm(
+            request.POST, targets=principle_list_merge_targets(workshop=workshop)
+        ),
+        lambda data: services.principle_merge(
+            source=principle,
+            target=data["target"],
+            actor=request.user,
+            reason=data["reason"],
+        ),
+        done=_("Principle merged."),
+        back_to=_detail_url(principle, workshop),
     )
-    if not form.is_valid():
-        flash_form_errors(request, form)
-    else:
-        try:
-            services.principle_merge(
-                source=principle,
-                target=form.cleaned_data["target"],
-                actor=request.user,
-                reason=form.cleaned_data["reason"],
-            )
-        except ApplicationError as exc:
-            flash_errors(request, exc)
-        else:
-            messages.success(request, _("Principle merged."))
-    return redirect_back(request, default=_detail_url(principle, workshop))
 
 
 @login_required
@@ -195,16 +208,12 @@ def principle_edit(
     request: AuthenticatedHttpRequest, slug: str, pk: int
 ) -> HttpResponse:
     workshop, principle = _get(request, slug, pk)
-    form = EditForm(request.POST)
-    if not form.is_valid():
-        flash_form_errors(request, form)
-    else:
-        try:
-            services.principle_edit(
-                principle=principle, actor=request.user, **form.cleaned_data
-            )
-        except ApplicationError as exc:
-            flash_errors(request, exc)
-        else:
-            messages.success(request, _("New wording saved as a new version."))
-    return redirect_back(request, default=_detail_url(principle, workshop))
+    return _moderate(
+        request,
+        EditForm(request.POST),
+        lambda data: services.principle_edit(
+            principle=principle, actor=request.user, **data
+        ),
+        done=_("New wording saved as a new version."),
+        back_to=_detail_url(principle, workshop),
+    )
