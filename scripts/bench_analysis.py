@@ -336,11 +336,15 @@ def main() -> int:
         child(*args.child)
         return 0
     folder = data_dir()
+    load_before = os.getloadavg()
     results = compare(folder, args.repeat)
+    load_after = os.getloadavg()
     print_table(results)
+    print(f"load average (1, 5, 15 min): before {load_before}, after {load_after}")
     failures = check_targets(results)
     report = {
         "machine": machine(),
+        "load_average": {"before": load_before, "after": load_after},
         "repeat": args.repeat,
         "synthetic": SYNTHETIC,
         "results": results,

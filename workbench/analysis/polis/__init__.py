@@ -6,6 +6,7 @@ from __future__ import annotations
 from workbench.analysis.polis.pipeline import (
     AnalysisResult,
     GroupFigures,
+    Shortfall,
     analyze,
     group_figures,
     labels_from_mapping,
@@ -14,6 +15,7 @@ from workbench.analysis.polis.pipeline import (
 __all__ = [
     "AnalysisResult",
     "GroupFigures",
+    "Shortfall",
     "analyze",
     "group_figures",
     "labels_from_mapping",

@@ -1,11 +1,33 @@
 """The whole Polis-compatible analysis of one set of votes (Polis's
 small-conversation update, conversation.clj), without Polis's history: the same
-votes always give the same result."""
+votes always give the same result.
+
+Degenerate input
+----------------
+`analyze` never raises because there is too little data; it always returns an
+`AnalysisResult`, and `AnalysisResult.shortfall` says whether the opinion groups
+mean anything (None) or why not (a `Shortfall`), so a caller shows "not enough data
+yet" from that one field. Only malformed input raises (a missing column: KeyError).
+
+- No votes (an empty frame): `Shortfall.NO_VOTES`. Zero participants, zero
+  principles, zero opinion groups, empty consensus lists; every array is empty.
+- Fewer than two distinct positions on the opinion map among the participants in
+  the analysis: `Shortfall.ONE_POSITION`, and exactly one opinion group holding all
+  of them. This is the case for one participant, everyone voting alike, all
+  passes, and every principle moderated out (the projection is then 0 for all).
+  Consensus, repness (against an empty "rest") and priorities are still computed,
+  from Polis's smoothed formulas, so they are finite.
+- One principle: the PCA has one component (the second is 0); with two opposed
+  voters or more there are two groups and no shortfall.
+- A predefined group with one member, or whose members never voted, keeps its
+  place in `predefined.group_ids` with its (zero) counts; its figures are finite.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Protocol
 
 import numpy as np
@@ -40,6 +62,7 @@ from workbench.analysis.polis.repness import (
     repness_stats,
     select_representative,
 )
+from workbench.analysis.polis.threads import single_threaded
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -61,6 +84,16 @@ class GroupFigures:
     priorities: FloatArray
 
 
+class Shortfall(StrEnum):
+    """Why an analysis has no meaningful opinion groups (see the module docstring)."""
+
+    NO_VOTES = "no_votes"
+    """Nobody has voted: no participants, principles or groups."""
+    ONE_POSITION = "one_position"
+    """All participants in the analysis sit at one point of the opinion map: one
+    group."""
+
+
 @dataclass(frozen=True)
 class AnalysisResult:
     """Rows follow `matrix.participants`, columns `matrix.principles`."""
@@ -77,6 +110,15 @@ class AnalysisResult:
     consensus: Consensus
     opinion: GroupFigures
     predefined: GroupFigures | None
+
+    @property
+    def shortfall(self) -> Shortfall | None:
+        """None when there are at least two opinion groups, else the reason."""
+        if len(self.matrix.participants) == 0:
+            return Shortfall.NO_VOTES
+        if len(self.opinion.group_ids) < 2:
+            return Shortfall.ONE_POSITION
+        return None
 
     def figures_for(self, groups: Mapping[Hashable, Hashable]) -> GroupFigures:
         """Group figures for any participant -> group mapping."""
@@ -144,6 +186,19 @@ class _Base:
     extremity: FloatArray
 
 
+def _opinion_labels(
+    projection: FloatArray, in_conv: BoolArray, base_k: int, random_state: int
+) -> tuple[OpinionGroups, IntArray]:
+    """Opinion groups of the in-conv participants; every row's group, -1 outside
+    the analysis."""
+    clustering = opinion_groups(
+        projection[in_conv], base_k=base_k, random_state=random_state
+    )
+    labels = np.full(len(projection), -1, dtype=np.int64)
+    labels[in_conv] = clustering.labels
+    return clustering, labels
+
+
 def analyze(
     votes: pd.DataFrame,
     *,
@@ -160,11 +215,31 @@ def analyze(
     row wins for a repeated participant/principle). `mod_out` are moderated-out
     principles; `meta` principles are treated as mod-out too and get the meta
     priority, as in Polis. `groups` is an optional predefined participant -> group
-    mapping, analysed beside the opinion groups."""
-    matrix = build_vote_matrix(
-        votes, participant=participant, principle=principle, vote=vote
-    )
-    meta = list(meta)
+    mapping, analysed beside the opinion groups. Degenerate input returns a result
+    with `shortfall` set (module docstring); BLAS and OpenMP run on one thread
+    (threads.py)."""
+    with single_threaded():
+        return _analyze(
+            build_vote_matrix(
+                votes, participant=participant, principle=principle, vote=vote
+            ),
+            list(mod_out),
+            list(meta),
+            groups,
+            base_k=base_k,
+            random_state=random_state,
+        )
+
+
+def _analyze(
+    matrix: VoteMatrix,
+    mod_out: list[object],
+    meta: list[object],
+    groups: Mapping[Hashable, Hashable] | None,
+    *,
+    base_k: int,
+    random_state: int,
+) -> AnalysisResult:
     is_meta = matrix.column_flags(meta)
     excluded = matrix.column_flags([*mod_out, *meta])
     pca = fit_pca(matrix, excluded)
@@ -172,11 +247,7 @@ def analyze(
     principle_projection = project_principles(pca)
     base = _Base(matrix, excluded, is_meta, extremity(principle_projection))
     in_conv = in_conv_mask(matrix.n_votes, len(matrix.principles))
-    clustering = opinion_groups(
-        projection[in_conv], base_k=base_k, random_state=random_state
-    )
-    labels = np.full(len(matrix.participants), -1, dtype=np.int64)
-    labels[in_conv] = clustering.labels
+    clustering, labels = _opinion_labels(projection, in_conv, base_k, random_state)
     n_groups = len(clustering.groups.sizes)
     return AnalysisResult(
         matrix=matrix,
