@@ -17,6 +17,7 @@ from workbench.deliberation.models import (
     Vote,
     VoteRecord,
     Workshop,
+    WorkshopAnalysis,
 )
 
 
@@ -41,7 +42,14 @@ class GroupInline(admin.TabularInline):  # type: ignore[type-arg]
 
 @admin.register(Workshop)
 class WorkshopAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = ["title", "slug", "owner", "strict_moderation", "created_at"]
+    list_display = [
+        "title",
+        "slug",
+        "owner",
+        "strict_moderation",
+        "show_opinion_map",
+        "created_at",
+    ]
     search_fields = ["title", "slug"]
     prepopulated_fields = {"slug": ["title"]}
     inlines = [GroupInline]
@@ -115,3 +123,21 @@ class ModerationEventAdmin(ReadOnlyAdmin):
 @admin.register(Constitution)
 class ConstitutionAdmin(ReadOnlyAdmin):
     list_display = ["title", "workshop", "rule", "published_at", "content_hash"]
+
+
+@admin.register(WorkshopAnalysis)
+class WorkshopAnalysisAdmin(ReadOnlyAdmin):
+    list_display = [
+        "computed_at",
+        "workshop",
+        "n_participants",
+        "n_votes",
+        "duration_ms",
+        "error",
+    ]
+    list_filter = ["workshop"]
+    # The result can be megabytes: the change list never loads it.
+    list_select_related = ["workshop"]
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        return super().get_queryset(request).defer("result", "priorities")

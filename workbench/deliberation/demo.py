@@ -29,6 +29,7 @@ from workbench.deliberation.models import (
     Workshop,
 )
 from workbench.deliberation.polis_io.importer import polis_import
+from workbench.deliberation.services.analysis import analysis_refresh
 from workbench.deliberation.services.participants import participant_join
 from workbench.deliberation.services.principles import principle_propose, principle_seed
 from workbench.deliberation.services.rounds import (
@@ -164,6 +165,11 @@ def demo_build(*, reset: bool = False) -> DemoResult:
                 owner=user,
             )
             _build_stela_workshop(user, random.Random(SEED))  # noqa: S311 - reproducible votes
+    if created:
+        # The worker would compute these a few seconds after it starts; doing it here
+        # means the first page a newcomer opens already shows the opinion map.
+        for workshop in Workshop.objects.filter(slug__in=DEMO_SLUGS):
+            analysis_refresh(workshop=workshop)
     return DemoResult(
         created=created,
         username=DEMO_USERNAME,

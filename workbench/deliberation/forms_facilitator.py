@@ -39,6 +39,14 @@ class WorkshopForm(forms.Form):
     show_moderation_log = forms.BooleanField(
         label=_("Show the moderation log to participants"), required=False
     )
+    show_opinion_map = forms.BooleanField(
+        label=_("Show participants the opinion map"),
+        required=False,
+        help_text=_(
+            "Participants see the map of opinion groups and where they sit in it. "
+            "Nobody is named on it."
+        ),
+    )
 
 
 class GroupForm(forms.Form):

@@ -38,6 +38,10 @@ class Workshop(BaseModel):
     show_moderation_log = models.BooleanField(
         default=False, help_text="Participants can read the moderation log."
     )
+    show_opinion_map = models.BooleanField(
+        default=False,
+        help_text="Participants see the opinion map and where they sit.",
+    )
     source = models.CharField(
         max_length=200, blank=True, help_text="Where imported data came from."
     )
@@ -442,3 +446,50 @@ class Constitution(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class WorkshopAnalysis(models.Model):
+    """One stored run of the opinion analysis and the rule comparison (issue 3).
+
+    `result` is the JSON the results pages and `manage.py analyze --json` read
+    (services/analysis.py documents its keys). The watermarks are the highest
+    VoteRecord and ModerationEvent ids and the latest ranking-ballot change of the
+    workshop, read *before* the votes, so a run is stale when any has moved since.
+    A failed run keeps its `error`."""
+
+    workshop = models.ForeignKey(
+        Workshop, on_delete=models.CASCADE, related_name="analyses"
+    )
+    computed_at = models.DateTimeField()
+    n_votes = models.PositiveIntegerField(default=0)
+    n_participants = models.PositiveIntegerField(default=0)
+    vote_watermark = models.BigIntegerField(
+        null=True, blank=True, help_text="Highest vote record id the run saw."
+    )
+    moderation_watermark = models.BigIntegerField(
+        null=True, blank=True, help_text="Highest moderation event id the run saw."
+    )
+    ballot_watermark = models.DateTimeField(
+        null=True, blank=True, help_text="Latest ranking ballot change the run saw."
+    )
+    duration_ms = models.PositiveIntegerField(default=0)
+    result = models.JSONField(default=dict, blank=True)
+    priorities = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Principle id -> routing priority, read apart from the result "
+        "by the voting page.",
+    )
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-computed_at", "-id"]
+        verbose_name_plural = "workshop analyses"
+        indexes = [models.Index(fields=["workshop", "-computed_at", "-id"])]
+
+    def __str__(self) -> str:
+        return f"analysis of {self.workshop_id} at {self.computed_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def ok(self) -> bool:
+        return not self.error

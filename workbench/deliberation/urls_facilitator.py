@@ -51,6 +51,7 @@ urlpatterns: list[URLPattern] = [
     path(W + "moderation/log/", views.moderation_log, name="moderation-log"),
     # Results and constitutions.
     path(W + "results/", views.results, name="results"),
+    path(W + "results/analysis/", views.results_analysis, name="results-analysis"),
     path(
         W + "constitutions/new/",
         views.constitution_publish,

@@ -8,6 +8,7 @@ urlpatterns: list[URLPattern] = [
     path("join/<str:token>/", views.join, name="join"),
     path("w/<slug:slug>/", views.participant_home, name="participant-home"),
     path("w/<slug:slug>/log/", views.moderation_log, name="participant-log"),
+    path("w/<slug:slug>/map/", views.participant_map, name="participant-map"),
     path(
         "w/<slug:slug>/rounds/<int:pk>/propose/",
         views.propose,

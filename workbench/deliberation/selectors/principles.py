@@ -9,6 +9,10 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from rapidfuzz import fuzz, process, utils
 
 from workbench.deliberation.models import Participant, Principle, Round, Workshop
+from workbench.deliberation.selectors.analysis import (
+    analysis_priorities,
+    unvoted_priority,
+)
 
 
 def normalize_text(text: str) -> str:
@@ -73,8 +77,12 @@ def principle_agenda(*, round_: Round) -> QuerySet[Principle]:
 def principle_next_for_participant(
     *, participant: Participant, round_: Round, rng: random.Random | None = None
 ) -> Principle | None:
-    """The next principle to show: uniformly random among those not yet voted on.
-    (The analysis issue replaces this with Polis-style priority routing.)"""
+    """The next principle to show, among those on the agenda the participant has
+    not voted on. With a stored analysis the choice is random weighted by each
+    principle's routing priority (Polis's selectProbabilistically), so principles
+    with few votes, or that split opinion, come up more; a principle newer than
+    the analysis weighs as one nobody voted on. Without one the choice is uniform.
+    Three queries: the unvoted ids, the stored priorities, the principle."""
     unvoted = list(
         principle_agenda(round_=round_)
         .exclude(votes__participant=participant)
@@ -82,5 +90,15 @@ def principle_next_for_participant(
     )
     if not unvoted:
         return None
-    pick = (rng or random.SystemRandom()).choice(unvoted)
+    rng = rng or random.SystemRandom()
+    stored = analysis_priorities(workshop_id=round_.workshop_id)
+    if stored is None:
+        pick = rng.choice(unvoted)
+    else:
+        fresh = unvoted_priority()
+        weights = [max(stored.get(pk, fresh), 0.0) for pk in unvoted]
+        if sum(weights) > 0:
+            pick = rng.choices(unvoted, weights=weights)[0]
+        else:
+            pick = rng.choice(unvoted)
     return Principle.objects.get(pk=pick)

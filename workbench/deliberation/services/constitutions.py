@@ -13,9 +13,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from workbench.accounts.models import User
+from workbench.analysis.comparison import RuleSettings, compare_rules
 from workbench.analysis.thresholds import agree_share, ccai_rule, overall_threshold_rule
 from workbench.core.errors import ApplicationError
 from workbench.deliberation.models import Constitution, ModerationEvent, Workshop
+from workbench.deliberation.selectors.analysis import analysis_ballots
 from workbench.deliberation.selectors.results import PrincipleTally, principle_tallies
 
 
@@ -116,6 +118,42 @@ def constitution_preview(
     }
 
 
+def constitution_comparison(
+    *, workshop: Workshop, preview: dict[str, Any], threshold: float, min_votes: int
+) -> dict[str, Any]:
+    """What every rule would adopt from the same counts the preview shows (the
+    CCAI and overall rules at the published threshold), with the ballots of the
+    workshop's latest rank round when they rank principles that can be adopted.
+    Labels are external ids and group names."""
+    figures = preview["figures"]
+    groups = preview["groups"]
+    counts = np.array(
+        [
+            [
+                [f["per_group"][g][k] for k in ("agree", "disagree", "pass")]
+                for g in groups
+            ]
+            for f in figures
+        ],
+        dtype=float,
+    ).reshape(len(figures), len(groups), 3)
+    external = {f["id"]: f["external_id"] for f in figures}
+    ballots = analysis_ballots(workshop_id=workshop.pk)
+    if not all(pk in external for ballot in ballots for pk in ballot):
+        ballots = []
+    comparison = compare_rules(
+        counts[:, :, 0],
+        counts.sum(axis=2),
+        principles=[f["external_id"] for f in figures],
+        groups=groups,
+        ballots=[[external[pk] for pk in ballot] for ballot in ballots] or None,
+        settings=RuleSettings(
+            ccai_threshold=threshold, overall_threshold=threshold, min_votes=min_votes
+        ),
+    )
+    return comparison.as_dict()
+
+
 def _content_hash(payload: dict[str, Any]) -> str:
     canonical = json.dumps(
         payload, sort_keys=True, ensure_ascii=False, separators=(",", ":")
@@ -160,7 +198,17 @@ def constitution_publish(
         "rule": rule,
         "parameters": preview["parameters"],
         "principles": principles,
-        "figures": {"groups": preview["groups"], "principles": preview["figures"]},
+        "figures": {
+            "groups": preview["groups"],
+            "principles": preview["figures"],
+            # What the other rules would have adopted from the same counts.
+            "comparison": constitution_comparison(
+                workshop=workshop,
+                preview=preview,
+                threshold=threshold,
+                min_votes=min_votes,
+            ),
+        },
         "published_at": now.isoformat(),
     }
     constitution = Constitution.objects.create(

@@ -24,6 +24,7 @@ from workbench.deliberation.selectors.principles import (
     normalize_text,
     principle_find_similar,
 )
+from workbench.deliberation.services.analysis import analysis_request_on_commit
 from workbench.deliberation.services.rounds import round_hold_for_input
 
 
@@ -57,6 +58,8 @@ def _log(
     reason: str = "",
     data: dict[str, object] | None = None,
 ) -> ModerationEvent:
+    # Every change to what is on the agenda, or how it reads, refreshes the analysis.
+    analysis_request_on_commit(workshop_id=workshop_id)
     return ModerationEvent.objects.create(
         workshop_id=workshop_id,
         principle=principle,

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from workbench.core.errors import ApplicationError
 from workbench.deliberation.models import Participant, RankingBallot, Round
+from workbench.deliberation.services.analysis import analysis_request_on_commit
 
 
 @transaction.atomic
@@ -33,4 +34,5 @@ def ballot_submit(
     ballot, _ = RankingBallot.objects.update_or_create(
         participant=participant, round=round_, defaults={"ranking": ranking}
     )
+    analysis_request_on_commit(workshop_id=participant.workshop_id)
     return ballot

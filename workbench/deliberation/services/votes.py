@@ -19,6 +19,7 @@ from workbench.deliberation.models import (
     VoteChoice,
     VoteRecord,
 )
+from workbench.deliberation.services.analysis import analysis_request_on_commit
 from workbench.deliberation.services.rounds import round_lock_for_input
 
 # The round, whether the principle is on its agenda (principle_agenda's rule, written
@@ -212,6 +213,8 @@ def vote_cast(
         now=now,
         token=client_token,
     )
+    # No query: a cache.add after commit, then at most one enqueue per window.
+    analysis_request_on_commit(workshop_id=participant.workshop_id)
     vote = Vote(
         pk=vote_id,
         participant=participant,

@@ -15,6 +15,7 @@ WORKSHOP_EDITABLE_FIELDS = (
     "description",
     "strict_moderation",
     "show_moderation_log",
+    "show_opinion_map",
 )
 
 
@@ -42,6 +43,7 @@ def workshop_create(
     slug: str | None = None,
     strict_moderation: bool = True,
     show_moderation_log: bool = False,
+    show_opinion_map: bool = False,
     source: str = "",
 ) -> Workshop:
     if slug in RESERVED_SLUGS:
@@ -56,6 +58,7 @@ def workshop_create(
         description=description,
         strict_moderation=strict_moderation,
         show_moderation_log=show_moderation_log,
+        show_opinion_map=show_opinion_map,
         source=source,
     )
     workshop.full_clean()

@@ -23,7 +23,7 @@ from workbench.deliberation.views.facilitator.moderation import (
     principle_reject,
     principle_seed,
 )
-from workbench.deliberation.views.facilitator.results import results
+from workbench.deliberation.views.facilitator.results import results, results_analysis
 from workbench.deliberation.views.facilitator.rounds import (
     round_close,
     round_create,
@@ -55,6 +55,7 @@ __all__ = [
     "principle_reject",
     "principle_seed",
     "results",
+    "results_analysis",
     "round_close",
     "round_create",
     "round_detail",

@@ -14,9 +14,11 @@ from workbench.core.errors import ApplicationError
 from workbench.core.http import AuthenticatedHttpRequest
 from workbench.deliberation.forms_facilitator import ConstitutionForm
 from workbench.deliberation.models import Workshop
+from workbench.deliberation.selectors.analysis import analysis_latest
 from workbench.deliberation.selectors.facilitator import constitution_get_for_user
 from workbench.deliberation.selectors.workshops import workshop_get_for_user
 from workbench.deliberation.services import constitutions as services
+from workbench.deliberation.views.facilitator import display
 from workbench.deliberation.views.facilitator._common import add_form_errors
 from workbench.deliberation.views.facilitator.display import bars_from_figures
 
@@ -39,6 +41,18 @@ def _preview(form: ConstitutionForm, workshop: Workshop) -> dict[str, Any] | Non
         "adopted": [bars_from_figures(f) for f in preview["adopted"]],
         "figures": [bars_from_figures(f) for f in preview["figures"]],
         "groups": preview["groups"],
+    }
+
+
+def _comparison(workshop: Workshop) -> dict[str, Any]:
+    """The latest stored analysis's rule comparison, so the facilitator sees what
+    other rules would adopt before publishing."""
+    analysis = analysis_latest(workshop=workshop)
+    if analysis is None:
+        return {"analysis": None, "comparison": None}
+    return {
+        "analysis": analysis,
+        "comparison": display.comparison_table(analysis.result or {}),
     }
 
 
@@ -70,6 +84,7 @@ def constitution_publish(request: AuthenticatedHttpRequest, slug: str) -> HttpRe
         "form": form,
         "preview": preview,
         "rules": services.RULES.values(),
+        **_comparison(workshop),
     }
     return render(request, TEMPLATES + "constitution_publish.html", context)
 

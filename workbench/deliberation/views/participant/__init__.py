@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from workbench.deliberation.views.participant.opinion_map import participant_map
 from workbench.deliberation.views.participant.pages import (
     join,
     moderation_log,
@@ -15,6 +16,7 @@ __all__ = [
     "join",
     "moderation_log",
     "participant_home",
+    "participant_map",
     "propose",
     "rank",
     "vote",
