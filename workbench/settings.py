@@ -197,6 +197,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
     if CELERY_BROKER_URL.startswith("filesystem")
     else {}
 )
+for _folder in CELERY_BROKER_TRANSPORT_OPTIONS.values():
+    # The file-based broker (embedded default only) needs its folders before any
+    # process enqueues: manage.py demo does, before the worker has started.
+    if isinstance(_folder, str):
+        Path(_folder).mkdir(parents=True, exist_ok=True)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
