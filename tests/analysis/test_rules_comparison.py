@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from workbench.analysis.comparison import RuleSettings, compare_rules, jaccard
-from workbench.analysis.thresholds import ccai_rule, overall_threshold_rule
+from workbench.analysis.thresholds import CCAI_SWEEP, ccai_rule, overall_threshold_rule
 
 # Principles "p1".."p4" x groups "a", "b".
 AGREE = np.array([[9, 9], [10, 2], [8, 7], [1, 1]])
@@ -150,3 +150,20 @@ def test_everyone_agreeing_is_adopted_by_every_threshold_rule_but_gac():
 def test_mismatched_shapes_are_rejected():
     with pytest.raises(ValueError, match="same shape"):
         compare_rules(np.zeros((2, 2)), np.zeros((3, 2)))
+
+
+def test_ccai_sweep_counts_what_the_ccai_rule_adopts_at_each_threshold():
+    rng = np.random.default_rng(11)
+    total = rng.integers(0, 30, size=(40, 3)).astype(float)
+    agree = np.floor(total * rng.uniform(0.3, 1.0, size=total.shape))
+    sweep = compare_rules(agree, total).ccai_sweep
+    assert list(sweep) == [f"{t:.2f}" for t in CCAI_SWEEP]
+    for key, count in sweep.items():
+        settings = RuleSettings(ccai_threshold=float(key))
+        ccai = next(
+            o
+            for o in compare_rules(agree, total, settings=settings).outcomes
+            if o.rule == "ccai"
+        )
+        assert count == len(ccai.adopted)
+    assert list(sweep.values()) == sorted(sweep.values(), reverse=True)

@@ -174,3 +174,38 @@ def test_query_count_does_not_grow_with_the_analysis(owner_client, setup, name):
         response = owner_client.get(url(name))
     assert response.status_code == 200
     assert len(large) == len(small)
+
+
+def test_comparison_shows_the_ccai_sweep_welfare_and_rule_agreement(
+    owner_client, setup, vote_round
+):
+    """From a real run: the page prints the figures the analysis stored."""
+    from tests.factories import ParticipantFactory
+    from workbench.deliberation.services.analysis import analysis_refresh
+    from workbench.deliberation.services.votes import vote_cast
+
+    for group, choices in ((setup.group_a, (1, 1, -1)), (setup.group_b, (1, -1, 0))):
+        for n in range(4):
+            voter = ParticipantFactory(group=group)
+            for principle, choice in zip(setup.seeds, choices, strict=True):
+                flip = -choice if n == 3 and choice else choice
+                vote_cast(
+                    participant=voter,
+                    round_=vote_round,
+                    principle=principle,
+                    choice=flip,
+                )
+    comparison = analysis_refresh(workshop=setup.workshop).result["comparison"]
+    page = owner_client.get(
+        reverse("deliberation:results-analysis", args=[setup.workshop.slug])
+    ).content.decode()
+    assert "Principles adopted" in page
+    for threshold, count in comparison["ccai_sweep"].items():
+        assert f'<th scope="col" class="num">{threshold}</th>' in page
+        assert f'<td class="num">{count}</td>' in page
+    ccai = next(o for o in comparison["outcomes"] if o["rule"] == "ccai")
+    utilitarian = ccai["welfare"]["0.0"]
+    assert utilitarian is not None
+    assert f"{utilitarian:.3f}" in page
+    assert "\N{GREEK SMALL LETTER ALPHA} = 1 (Nash)" in page
+    assert "How much the rules agree" in page

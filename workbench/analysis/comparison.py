@@ -21,6 +21,7 @@ import numpy.typing as npt
 from workbench.analysis.social_choice import Candidate, MethodResult, social_choice
 from workbench.analysis.thresholds import (
     ccai_rule,
+    ccai_sweep,
     gac_rule,
     group_aware_consensus_from_counts,
     overall_threshold_rule,
@@ -82,7 +83,8 @@ class Disagreement:
 @dataclass(frozen=True)
 class RuleComparison:
     """`agreement[a][b]`: Jaccard similarity of the sets rules a and b adopt (1.0
-    when both are empty)."""
+    when both are empty). `ccai_sweep[t]`: how many principles the CCAI rule adopts
+    at threshold t (str), over 0.6..1.0 as in the CCAI notebook."""
 
     principles: list[Hashable]
     groups: list[Hashable]
@@ -90,6 +92,7 @@ class RuleComparison:
     adopted_by_all: list[Hashable]
     disagreements: list[Disagreement]
     agreement: dict[str, dict[str, float]]
+    ccai_sweep: dict[str, int]
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -293,4 +296,8 @@ def compare_rules(
         adopted_by_all=[labels[0][i] for i in np.flatnonzero(everyone)],
         disagreements=_disagreements(masks, labels[0]),
         agreement=_agreement(masks),
+        ccai_sweep={
+            f"{threshold:.2f}": n
+            for threshold, n in ccai_sweep(a, t, min_votes=settings.min_votes).items()
+        },
     )

@@ -152,6 +152,8 @@ class RuleRow:
     overall_share: str
     favoured: str
     spread: str
+    welfare: list[str]
+    agreement: list[str]
 
 
 @dataclass(frozen=True)
@@ -167,6 +169,24 @@ class Comparison:
     groups: list[str]
     adoption: list[AdoptionRow]
     adopted_by_all: list[PrincipleRef]
+    alphas: list[str]
+    sweep: list[tuple[str, int]]
+
+
+ALPHA_NAMES = {"0.0": _("utilitarian"), "1.0": _("Nash"), "inf": _("max-min")}
+
+
+def _alpha_label(key: str) -> str:
+    """'0.0' -> 'alpha = 0 (utilitarian)', 'inf' -> 'alpha = infinity (max-min)',
+    with the Greek letter and the infinity sign."""
+    number = "\N{INFINITY}" if key == "inf" else key.removesuffix(".0")
+    name = ALPHA_NAMES.get(key)
+    return f"\N{GREEK SMALL LETTER ALPHA} = {number}" + (f" ({name})" if name else "")
+
+
+def _welfare_value(value: Any) -> str:
+    number = _float(value)
+    return "" if number is None else f"{number:.3f}"
 
 
 def _share(value: Any) -> str:
@@ -286,18 +306,23 @@ def comparison_table(result: dict[str, Any]) -> Comparison | None:
     if not outcomes:
         return None
     index = principle_index(result)
+    names = [str(o.get("rule")) for o in outcomes]
+    alphas = list((outcomes[0].get("welfare") or {}).keys())
+    agreement = raw.get("agreement") or {}
     rules = [
         RuleRow(
-            rule=str(o.get("rule")),
-            label=str(RULE_LABELS.get(str(o.get("rule")), o.get("rule"))),
+            rule=name,
+            label=str(RULE_LABELS.get(name, name)),
             parameters=_parameters(o.get("parameters")),
             adopted=[_ref(index, key) for key in o.get("adopted") or []],
             shares=[_share(s) for s in o.get("group_agree_share") or []],
             overall_share=_share(o.get("overall_agree_share")),
             favoured=str(o.get("favoured_group") or ""),
             spread=_share(o.get("spread")),
+            welfare=[_welfare_value((o.get("welfare") or {}).get(a)) for a in alphas],
+            agreement=[_share((agreement.get(name) or {}).get(b)) for b in names],
         )
-        for o in outcomes
+        for name, o in zip(names, outcomes, strict=True)
     ]
     adopted_sets = [{p.external_id for p in rule.adopted} for rule in rules]
     anywhere = set().union(*adopted_sets)
@@ -311,4 +336,6 @@ def comparison_table(result: dict[str, Any]) -> Comparison | None:
         groups=[str(g) for g in raw.get("groups") or []],
         adoption=adoption,
         adopted_by_all=[_ref(index, key) for key in raw.get("adopted_by_all") or []],
+        alphas=[_alpha_label(a) for a in alphas],
+        sweep=[(t, int(n)) for t, n in (raw.get("ccai_sweep") or {}).items()],
     )
