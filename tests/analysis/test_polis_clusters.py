@@ -8,24 +8,50 @@ import numpy as np
 import pytest
 from sklearn.metrics import adjusted_rand_score, silhouette_score
 
+from tests.analysis.conftest import FIXTURES, load_fixture
 from tests.analysis.test_polis_reference import analysed
 from workbench.analysis.polis import analyze
 from workbench.analysis.polis.clusters import (
     distance_matrix,
+    first_distinct,
+    kmeans,
     max_group_k,
     opinion_groups,
+    same_clustering,
     silhouette,
-    weighted_kmeans,
 )
 
-# ARI against Polis's groups on the participants both put in groups. Measured:
-# below-100 0.41, 25ptpt 0.78, 50ptpt 0.86, 150ptpt 0.52, above-100 0.42. below-100
-# and 150ptpt are fixtures where Polis's partition is the worse k-means solution
-# with the same k (within-group sum of squares 56.3 vs 38.0 and 365.5 vs 359.6,
-# checked below), i.e. Polis sits in a history-dependent local optimum. above-100
-# depends on the base clusters: silhouette picks k = 3 (0.392 against 0.390 for
-# k = 5) from the one seeded k-means++ start, k = 5 (ARI 0.94-0.97) from others.
-ARI_FLOOR = 0.4
+# ARI against Polis's groups on the participants both put in groups, floors at the
+# measured value rounded down to 0.05. Measured with Polis's own k-means (first k
+# distinct points, clusters.clj; seed-free), k ours / Polis's in brackets:
+#
+# | fixture         | ARI now         | ARI before (seeded k-means++) |
+# |-----------------|-----------------|-------------------------------|
+# | below-100       | 0.7167 (2 / 3)  | 0.4095 (3 / 3)                |
+# | 25ptpt          | 0.6330 (3 / 3)  | 0.7782 (3 / 3)                |
+# | 50ptpt          | 1.0000 (3 / 3)  | 0.8641 (4 / 3)                |
+# | 150ptpt         | 0.2590 (3 / 3)  | 0.5180 (3 / 3)                |
+# | above-100       | 0.8831 (4 / 4)  | 0.4219 (3 / 4)                |
+# | mean            | 0.6984          | 0.5983                        |
+#
+# These floors replace two bounds that required our partition to be no worse than
+# Polis's by silhouette and by within-group sum of squares. Those were a proxy for
+# quality; issue 3 asks for agreement with Polis's partition, and Polis's start
+# reaches Polis's partitions even where a better k-means optimum exists (25ptpt
+# silhouette 0.432 against Polis's 0.444; above-100 within-group SS 360.9 against
+# 359.6; bg2050 in test_polis_opendata.py). Polis's own figures come from warm
+# starts over its history and a sticky in-conv set (below-100: Polis 23 in-conv,
+# ours 19; 150ptpt 121 against 117), which a cold run cannot replay; 150ptpt is
+# where that costs most.
+ARI_FLOORS = {
+    "below-100-ptpts": 0.70,
+    "25ptpt-3gp-no-strict-with-meta": 0.60,
+    "50ptpt-3gp-strict-no-meta": 1.00,
+    "150ptpt-3gp-no-strict-no-meta": 0.25,
+    "above-100-ptpts": 0.85,
+}
+# Mean over the five, rounded down to 0.05: measured 0.6984 (seeded k-means++: 0.5983).
+MEAN_ARI_FLOOR = 0.65
 
 
 def _polis_and_ours(fixture):
@@ -36,34 +62,20 @@ def _polis_and_ours(fixture):
     return result, polis[both], result.opinion.labels[both], both
 
 
-def _within_ss(points, labels):
-    return sum(
-        ((points[labels == g] - points[labels == g].mean(0)) ** 2).sum()
-        for g in np.unique(labels)
-    )
+def _ari(fixture):
+    _, polis, ours, _ = _polis_and_ours(fixture)
+    return adjusted_rand_score(polis, ours)
 
 
 def test_groups_agree_with_polis_by_ari(polis_fixture, record_property):
-    _, polis, ours, _ = _polis_and_ours(polis_fixture)
-    ari = adjusted_rand_score(polis, ours)
+    ari = _ari(polis_fixture)
     record_property("ari", ari)
-    assert ari >= ARI_FLOOR
+    assert ari >= ARI_FLOORS[polis_fixture.name]
 
 
-def test_groups_are_no_worse_than_polis_by_silhouette(polis_fixture):
-    """On the same projected points, our partition's silhouette is at least
-    Polis's (the criterion both use to choose k)."""
-    result, polis, ours, both = _polis_and_ours(polis_fixture)
-    points = result.participant_projection[both]
-    assert silhouette_score(points, ours) >= silhouette_score(points, polis)
-
-
-def test_groups_are_no_worse_than_polis_by_within_ss_when_k_matches(polis_fixture):
-    result, polis, ours, both = _polis_and_ours(polis_fixture)
-    if len(np.unique(ours)) != len(np.unique(polis)):
-        pytest.skip("k differs (50ptpt: 4 vs 3, above-100: 3 vs 4); SS not comparable")
-    points = result.participant_projection[both]
-    assert _within_ss(points, ours) <= _within_ss(points, polis)
+def test_mean_agreement_with_polis_over_the_fixtures():
+    scores = [_ari(load_fixture(name)) for name in FIXTURES]
+    assert np.mean(scores) >= MEAN_ARI_FLOOR
 
 
 def test_same_votes_give_same_groups(polis_fixture):
@@ -131,18 +143,46 @@ def test_weighted_kmeans_weights_count_as_copies():
     rng = np.random.default_rng(4)
     points = np.vstack([rng.normal(0, 1, (20, 2)), rng.normal(8, 1, (20, 2))])
     weights = rng.integers(1, 5, size=40).astype(float)
-    weighted = weighted_kmeans(points, weights, 2)
+    weighted = kmeans(points, 2, weights=weights)
     copies = np.repeat(points, weights.astype(int), axis=0)
-    expanded = weighted_kmeans(copies, np.ones(len(copies)), 2)
-    np.testing.assert_allclose(
-        np.sort(weighted.centers, axis=0), np.sort(expanded.centers, axis=0)
-    )
+    expanded = kmeans(copies, 2)
+    np.testing.assert_allclose(weighted.centers, expanded.centers)
     assert weighted.labels.tolist() == [0] * 20 + [1] * 20
 
 
-def test_weighted_kmeans_is_deterministic_and_caps_k():
+def test_kmeans_is_deterministic_and_caps_k():
     points = np.array([[0.0, 0.0], [0.0, 0.0], [1.0, 1.0]])
-    first = weighted_kmeans(points, np.ones(3), 5)
+    first = kmeans(points, 5)
     assert first.labels.tolist() == [0, 0, 1]
-    again = weighted_kmeans(points, np.ones(3), 5)
+    again = kmeans(points, 5)
     np.testing.assert_array_equal(first.centers, again.centers)
+
+
+def test_kmeans_starts_from_the_first_distinct_points():
+    """Polis's `init-clusters`: the first k distinct rows, in row order; cluster
+    ids follow those starting points."""
+    x = np.array([5.0, 5.0, 0.0, 1.0, 4.0])
+    points = np.column_stack([x, np.zeros_like(x)])
+    np.testing.assert_array_equal(first_distinct(points, 2), [[5.0, 0.0], [0.0, 0.0]])
+    assert kmeans(points, 2).labels.tolist() == [0, 0, 1, 1, 0]
+    reordered = points[[2, 0, 1, 3, 4]]  # 0 first: it starts cluster 0
+    assert kmeans(reordered, 2).labels.tolist() == [0, 1, 1, 0, 1]
+
+
+def test_kmeans_drops_a_cluster_left_empty():
+    """Polis's `cluster-step` drops a centre that no point is nearest to. Starts
+    9.9, 2.4, 2.3; after one step the centres are 7.67 (9.9, 6.5, 6.6), 3.63 (2.4,
+    2.8, 5.7) and 2.3; in the next, 2.4 and 2.8 go to 2.3 and 5.7 to 7.67, so the
+    second cluster is left empty."""
+    x = np.array([9.9, 2.4, 2.3, 2.8, 5.7, 6.5, 6.6])
+    clustering = kmeans(np.column_stack([x, np.zeros_like(x)]), 3)
+    assert clustering.labels.tolist() == [0, 1, 1, 1, 0, 0, 0]
+    assert clustering.sizes.tolist() == [4, 3]
+    np.testing.assert_allclose(clustering.centers[:, 0], [7.175, 2.5])
+
+
+def test_kmeans_stops_when_no_centre_moves_a_hundredth():
+    """Polis's `same-clustering?`: centres paired in sorted order."""
+    old = np.array([[0.0, 0.0], [1.0, 1.0]])
+    assert same_clustering(old, np.array([[1.0, 1.009], [0.0, 0.0]]))
+    assert not same_clustering(old, np.array([[1.0, 1.01], [0.0, 0.0]]))

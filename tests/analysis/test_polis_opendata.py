@@ -2,43 +2,29 @@
 Computational Democracy Project; shared/data/polis/README.md), compared with what
 Polis exported: its `group-id` partition and bg2050's group-informed-consensus.
 
-Recorded figures (seeded, so they are reproducible; Polis's own k-means is not):
+Recorded figures (Polis's own k-means started from the first distinct points,
+clusters.py; no randomness, so they are reproducible). ARI before: the seeded
+k-means++ this replaced.
 
-| conversation    | participants x principles | k ours | k Polis | ARI    |
-|-----------------|---------------------------|--------|---------|--------|
-| vtaiwan.uberx   | 1,921 x 197               | 2      | 2       | 0.9186 |
-| austria-climate | 1,116 x 522               | 2      | 2       | 0.9605 |
-| scoop-hivemind  | 234 x 71                  | 2      | 4       | 0.0947 |
-| bg2050          | 126 x 371                 | 2      | 2       | 0.1939 |
+| conversation    | participants x principles | k ours | k Polis | ARI    | before     |
+|-----------------|---------------------------|--------|---------|--------|------------|
+| vtaiwan.uberx   | 1,921 x 197               | 2      | 2       | 0.9191 | 0.9186 (2) |
+| austria-climate | 1,116 x 522               | 2      | 2       | 0.9771 | 0.9605 (2) |
+| scoop-hivemind  | 234 x 71                  | 3      | 4       | 0.0609 | 0.0947 (2) |
+| bg2050          | 126 x 371                 | 2      | 2       | 1.0000 | 0.1939 (2) |
 
-ARI is over participants both sides grouped. scoop-hivemind: Polis exported 4
-groups for all 234 participants, including ones under 7 votes, so its partition
-comes from an earlier, sticky state (Polis keeps in-conv participants and smooths
-k over updates); ours picks k = 2 by silhouette.
+ARI is over participants both sides grouped; the floors in ARI_FLOORS are these
+figures rounded down to 0.05. scoop-hivemind: Polis exported 4 groups for all 234
+participants, including ones under 7 votes, so its partition comes from an
+earlier, sticky state (Polis keeps in-conv participants and smooths k over
+updates); ours picks k = 3 by silhouette (k = 2..5: 0.364, 0.426, 0.397, 0.333).
 
-bg2050 (k matches, ARI 0.19; an expected failure, kept strict). Polis splits the
-107 participants both sides grouped 99/8; ours is 106/1. The one is participant
-91 (323 votes on 371 comments), whose projection lies 21.4 from the centre of the
-other 106 (their median distance to it: 1.34); Polis puts them with 7 others in a
-minority group whose centre lies 7.6 from the majority's. On our 100 base
-clusters, weighted k-means with k = 2:
-
-- ours (best weighted inertia of 10 k-means++ starts): 106/1, weighted inertia
-  772.8, silhouette 0.850 on the base centres (k = 3, 4, 5: 0.478, 0.461, 0.433),
-  0.856 on the participants. Unweighted k-means gives the same 106/1.
-- Polis's own group step (first k distinct base centres, at most 20 further
-  iterations, clusters.clj `kmeans` / `init-clusters`): 99/8, ARI 1.000 with
-  Polis, weighted inertia 799.5, silhouette 0.674 (k = 3, 4, 5: 0.447, 0.364,
-  0.370), 0.686 on the participants.
-
-So Polis's partition is the worse one by both the k-means objective (+3.5 %) and
-silhouette; only its start reaches it. That step was not adopted because it breaks
-two bounds of test_polis_clusters.py on the red-dwarf fixtures, where it gives:
-25ptpt-3gp-no-strict-with-meta silhouette 0.432 < Polis's 0.444 (ours 0.452), and
-above-100-ptpts within-group sum of squares 359.7 > Polis's 359.6 with the same k
-(ours picks k = 3 there). Elsewhere it agrees with Polis at least as well as ours
-does (ARI: below-100 0.72 vs 0.41, 50ptpt 1.00 vs 0.86, 150ptpt 0.45 vs 0.52,
-above-100 0.87 vs 0.42, vtaiwan and austria identical, scoop 0.06 vs 0.09).
+bg2050: Polis splits the 107 participants both sides grouped 99/8, and so do we
+now. The seeded k-means++ start gave 106/1 (participant 91, 323 votes on 371
+comments, alone: its projection lies 21.4 from the centre of the other 106), a
+better k-means optimum on the participants (within-group sum of squares 772.9
+against 799.6, silhouette 0.856 against 0.686) that Polis's start does not
+reach. Agreement with Polis, not the k-means objective, is what issue 3 asks for.
 """
 
 from __future__ import annotations
@@ -62,11 +48,13 @@ BG2050 = "bg2050-volunteers"
 
 # conversation: (k ours, k Polis, ARI to 4 decimals)
 RECORDED = {
-    VTAIWAN: (2, 2, 0.9186),
-    AUSTRIA: (2, 2, 0.9605),
-    SCOOP: (2, 4, 0.0947),
-    BG2050: (2, 2, 0.1939),
+    VTAIWAN: (2, 2, 0.9191),
+    AUSTRIA: (2, 2, 0.9771),
+    SCOOP: (3, 4, 0.0609),
+    BG2050: (2, 2, 1.0),
 }
+# The recorded ARI rounded down to 0.05.
+ARI_FLOORS = {VTAIWAN: 0.90, AUSTRIA: 0.95, SCOOP: 0.05, BG2050: 1.00}
 
 
 @dataclass(frozen=True)
@@ -134,30 +122,23 @@ def test_figures_match_the_recorded_ones(name):
     assert (k_ours, k_polis, round(score, 4)) == RECORDED[name]
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        VTAIWAN,
-        AUSTRIA,
-        pytest.param(
-            BG2050,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="Polis 99/8, ours 106/1: Polis's split is the worse k-means "
-                "optimum (module docstring)",
-            ),
-        ),
-    ],
-)
+@pytest.mark.parametrize("name", [VTAIWAN, AUSTRIA, BG2050])
 def test_groups_agree_with_polis_where_the_group_count_matches(name):
+    """Issue 3: above 0.7 where the group count matches."""
     k_ours, k_polis, score = ari(name)
     assert k_ours == k_polis
     assert score > 0.7
 
 
+@pytest.mark.parametrize("name", [VTAIWAN, AUSTRIA, SCOOP, BG2050])
+def test_groups_agree_with_polis_at_least_as_recorded(name):
+    _, _, score = ari(name)
+    assert score >= ARI_FLOORS[name]
+
+
 def test_scoop_hivemind_group_count_differs_from_polis():
     k_ours, k_polis, _ = ari(SCOOP)
-    assert (k_ours, k_polis) == (2, 4)
+    assert (k_ours, k_polis) == (3, 4)
 
 
 def _bg2050_exported_gac() -> pd.Series:

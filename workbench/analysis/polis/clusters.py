@@ -1,26 +1,34 @@
 """Opinion groups: base clusters, then groups of base clusters chosen by
-silhouette (Polis's math/src/polismath/math/clusters.clj and the
-`:base-clusters` / `:group-clusterings` steps of conversation.clj).
+silhouette, as Polis computes them from scratch (math/src/polismath/math/
+clusters.clj `kmeans`, and the `:base-clusters` / `:group-clusterings` steps of
+conversation.clj). There is no randomness: the same votes always give the same
+groups, whatever the order of the vote rows.
 
-Polis initialises k-means from the first k distinct points (`init-clusters`) or
-from the last update (`clean-start-clusters`), and smooths k over updates
-(`:group-k-smoother`). Here both levels start from seeded k-means++, so the same
-votes always give the same groups: the base level is scikit-learn's k-means, the
-group level (at most 100 weighted base centres) a numpy Lloyd's loop run on all
-its starts at once.
+Both levels are Polis's k-means (`kmeans`):
 
-Cost: the base level (k = 100 over every in-conv participant) is the expensive
-one, so it gets a single start (`BASE_N_INIT`); the group level keeps ten
-(`GROUP_N_INIT`). More base starts do not buy better agreement with Polis: over
-seeds 0-7, one start met every bound of tests/analysis that depends on the base
-clusters for 6 seeds and ten starts for 5 (the misses: vtaiwan's ARI with Polis
-at 0.64-0.70, above-100-ptpts at ARI 0.39 with k = 3). Polis's own start (first
-k distinct points) is worse on the k-means objective at the base level (vtaiwan
-inertia 143.6 against 102.5-112.3 for k-means++); at the group level it would
-break two bounds of the fixture tests, see tests/analysis/test_polis_opendata.py
-(bg2050).
+- start from the first k distinct points (`init-clusters`), in row order. The
+  participants' rows are sorted by participant id (matrix.py), which is Polis's
+  row order up to the rare participant who joined before someone but voted after
+  them (Polis orders rows by first vote, pids by joining);
+- each step assigns every point to its nearest centre and moves each centre to its
+  members' (weighted) mean; a centre left without members is dropped, so a level
+  can end with fewer than k clusters (`cluster-step`);
+- stop once every centre, matched to the previous ones in sorted order, has moved
+  less than 0.01 (`same-clustering?`), or after max_iters + 1 steps: 101 for the
+  base clusters (`:base-iters` 100) and 21 for the groups (the group call passes
+  `:cluster-iters`, which `kmeans` ignores, so its default of 20 applies).
 
-Silhouettes are computed here from one base-centre distance matrix (Polis's
+Cluster ids are the order of the starting points, as Polis's; clusters that Polis
+would drop are left out and the others renumbered from 0 in that order. A point
+equidistant from two centres goes to the lower id (Polis: to the last in a hash
+map's order).
+
+Polis itself warm-starts both levels from its previous update (`clean-start-
+clusters`) and smooths k over updates (`:group-k-smoother`); a computation from
+scratch cannot. Agreement with Polis's exported partitions (adjusted Rand index)
+is in tests/analysis/test_polis_clusters.py and test_polis_opendata.py.
+
+Silhouettes are computed from one base-centre distance matrix (Polis's
 `bucket-dists`) shared by every candidate k, with Polis's rule that a member of a
 singleton cluster scores 0 (the same value as scikit-learn's silhouette_score).
 """
@@ -31,19 +39,18 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from sklearn.cluster import KMeans  # type: ignore[import-untyped]
 
 from workbench.analysis.polis.threads import single_threaded
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
 
 BASE_K = 100
 MAX_K = 5
-RANDOM_STATE = 0
-BASE_N_INIT = 1
-GROUP_N_INIT = 10
-MAX_ITER = 300
+BASE_ITERS = 100
+GROUP_ITERS = 20
+CONVERGED = 0.01
 
 
 @dataclass(frozen=True)
@@ -67,133 +74,88 @@ class OpinionGroups:
     silhouettes: dict[int, float]
 
 
-def _canonical(labels: IntArray) -> IntArray:
-    """Renumber clusters in order of first appearance, so ids do not depend on
-    k-means internals."""
-    _, first, inverse = np.unique(labels, return_index=True, return_inverse=True)
-    rank = np.argsort(np.argsort(first))
-    return np.asarray(rank[inverse], dtype=np.int64)
+def first_distinct(points: FloatArray, k: int) -> FloatArray:
+    """The first k distinct rows of `points`, in row order (Polis's
+    `init-clusters`); fewer if there are fewer distinct rows."""
+    _, first = np.unique(points, axis=0, return_index=True)
+    return np.asarray(points[np.sort(first)[:k]], dtype=np.float64)
 
 
-def _clustering(
-    points: FloatArray, labels: IntArray, weights: FloatArray | None = None
-) -> Clustering:
-    labels = _canonical(labels)
-    n = int(labels.max()) + 1 if len(labels) else 0
-    w = np.ones(len(points)) if weights is None else weights
-    mass = np.bincount(labels, weights=w, minlength=n)
-    centers = (
-        np.stack(
-            [
-                np.bincount(labels, weights=w * points[:, d], minlength=n)
-                for d in (0, 1)
-            ],
-            axis=1,
-        )
-        / np.maximum(mass, np.finfo(float).tiny)[:, np.newaxis]
+def _nearest(points: FloatArray, centers: FloatArray) -> IntArray:
+    """Each point's nearest centre, the lowest index on a tie. Squared distances
+    are summed per coordinate, elementwise, so a point's result does not depend on
+    its row's position (as a matrix product's blocking might)."""
+    squared = np.zeros((len(points), len(centers)))
+    for d in range(points.shape[1]):
+        squared += (points[:, d, np.newaxis] - centers[np.newaxis, :, d]) ** 2
+    return np.asarray(squared.argmin(axis=1), dtype=np.int64)
+
+
+def _means(
+    points: FloatArray, weights: FloatArray, labels: IntArray, k: int
+) -> tuple[FloatArray, BoolArray]:
+    """Weighted member mean of each of k clusters (Polis's `weighted-mean`), and
+    which clusters have members."""
+    mass = np.bincount(labels, weights=weights, minlength=k)
+    sums = np.stack(
+        [
+            np.bincount(labels, weights=weights * points[:, d], minlength=k)
+            for d in range(points.shape[1])
+        ],
+        axis=1,
     )
-    sizes = np.bincount(labels, minlength=n).astype(np.int64)
-    return Clustering(labels=labels, centers=centers, sizes=sizes)
+    occupied = np.bincount(labels, minlength=k) > 0
+    means = sums / np.maximum(mass, np.finfo(float).tiny)[:, np.newaxis]
+    return means, occupied
+
+
+def _sorted_rows(centers: FloatArray) -> FloatArray:
+    return np.asarray(centers[np.lexsort(centers.T[::-1])], dtype=np.float64)
+
+
+def same_clustering(
+    old: FloatArray, new: FloatArray, threshold: float = CONVERGED
+) -> bool:
+    """Polis's `same-clustering?`: both sets of centres sorted, paired in that
+    order (the shorter set decides how many pairs), every pair closer than
+    `threshold`."""
+    n = min(len(old), len(new))
+    step = _sorted_rows(old)[:n] - _sorted_rows(new)[:n]
+    return bool((np.sqrt((step**2).sum(axis=1)) < threshold).all())
 
 
 def kmeans(
     points: FloatArray,
     k: int,
     *,
-    random_state: int = RANDOM_STATE,
-    n_init: int = BASE_N_INIT,
+    weights: FloatArray | None = None,
+    max_iters: int = BASE_ITERS,
 ) -> Clustering:
-    """Seeded scikit-learn k-means (k-means++ starts, the lowest-inertia of
-    `n_init` runs) for the base clusters; k is capped at the number of distinct
-    points, like Polis's `init-clusters`."""
-    k = min(k, len(np.unique(points, axis=0)))
-    if k <= 1:
-        return _clustering(points, np.zeros(len(points), dtype=np.int64))
-    model = KMeans(n_clusters=k, n_init=n_init, random_state=random_state)
-    return _clustering(points, np.asarray(model.fit_predict(points), dtype=np.int64))
-
-
-def _plus_plus_starts(
-    points: FloatArray, weights: FloatArray, k: int, n_init: int, seed: int
-) -> FloatArray:
-    """`n_init` weighted k-means++ seedings (Arthur and Vassilvitskii 2007) at once,
-    n_init x k x dims: each next centre is a point drawn with probability
-    proportional to weight x squared distance to the nearest centre so far."""
-    rng = np.random.default_rng(seed)
-    starts = np.empty((n_init, k, points.shape[1]))
-    nearest = np.ones((n_init, len(points)))
-    for j in range(k):
-        mass = np.cumsum(weights * nearest, axis=1)
-        draw = rng.random(n_init) * mass[:, -1]
-        chosen = np.minimum((mass <= draw[:, np.newaxis]).sum(axis=1), len(points) - 1)
-        starts[:, j] = points[chosen]
-        step = ((points[np.newaxis] - starts[:, j][:, np.newaxis]) ** 2).sum(axis=2)
-        nearest = step if j == 0 else np.minimum(nearest, step)
-    return starts
-
-
-def _assign(points: FloatArray, centers: FloatArray) -> tuple[IntArray, FloatArray]:
-    """Nearest centre of every point in every run (runs x points) and its squared
-    distance."""
-    squared = ((points[np.newaxis, :, np.newaxis] - centers[:, np.newaxis]) ** 2).sum(
-        -1
-    )
-    labels = np.asarray(squared.argmin(axis=2), dtype=np.int64)
-    return labels, np.take_along_axis(squared, labels[..., np.newaxis], 2)[..., 0]
-
-
-def _recenter(
-    points: FloatArray, weights: FloatArray, labels: IntArray, centers: FloatArray
-) -> FloatArray:
-    """Weighted member means per run and cluster (Polis's `weighted-mean` in
-    `cluster-step`); a cluster left empty keeps its centre."""
-    runs, k, dims = centers.shape
-    keys = (labels + k * np.arange(runs)[:, np.newaxis]).ravel()
-    mass = np.bincount(keys, weights=np.tile(weights, runs), minlength=runs * k)
-    sums = np.stack(
-        [
-            np.bincount(
-                keys, weights=np.tile(weights * points[:, d], runs), minlength=runs * k
-            )
-            for d in range(dims)
-        ],
-        axis=1,
-    )
-    means = sums / np.maximum(mass, np.finfo(float).tiny)[:, np.newaxis]
-    fresh = (mass > 0)[:, np.newaxis]
-    return np.where(fresh, means, centers.reshape(runs * k, dims)).reshape(
-        centers.shape
-    )
-
-
-def weighted_kmeans(
-    points: FloatArray,
-    weights: FloatArray,
-    k: int,
-    *,
-    random_state: int = RANDOM_STATE,
-    n_init: int = GROUP_N_INIT,
-    max_iter: int = MAX_ITER,
-) -> Clustering:
-    """Weighted k-means for the group level (Polis's `kmeans` over the base centres
-    with `:weights`, clusters.clj), vectorised over `n_init` seeded k-means++ starts:
-    Lloyd steps until no assignment changes, keeping the run with the lowest
-    weighted inertia (the first on a tie). The problem has at most 100 points, so
-    numpy on all runs at once is far cheaper than a k-means library call per run.
-    k is capped at the number of distinct points."""
-    k = min(k, len(np.unique(points, axis=0)))
-    if k <= 1:
-        return _clustering(points, np.zeros(len(points), dtype=np.int64), weights)
-    centers = _plus_plus_starts(points, weights, k, n_init, random_state)
-    labels, squared = _assign(points, centers)
-    for _ in range(max_iter):
-        centers = _recenter(points, weights, labels, centers)
-        moved, squared = _assign(points, centers)
-        if np.array_equal(moved, labels):
+    """Polis's k-means (module docstring): starts from the first k distinct points,
+    drops a centre left without members, stops when no centre moves 0.01 or after
+    max_iters + 1 steps. `weights` (default 1) weigh the points in the means, as
+    base-cluster sizes do at the group level. Centres are the weighted member
+    means, labels follow the starting points' order."""
+    w = np.ones(len(points)) if weights is None else weights
+    if len(points) == 0:
+        return Clustering(
+            labels=np.zeros(0, dtype=np.int64),
+            centers=np.zeros((0, points.shape[1] if points.ndim == 2 else 2)),
+            sizes=np.zeros(0, dtype=np.int64),
+        )
+    centers = first_distinct(points, max(k, 1))
+    labels = np.zeros(len(points), dtype=np.int64)
+    for _ in range(max_iters + 1):
+        labels = _nearest(points, centers)
+        means, occupied = _means(points, w, labels, len(centers))
+        labels = np.asarray((np.cumsum(occupied) - 1)[labels], dtype=np.int64)
+        moved = means[occupied]
+        converged = same_clustering(centers, moved)
+        centers = moved
+        if converged:
             break
-        labels = moved
-    best = int(np.argmin((squared * weights).sum(axis=1)))
-    return _clustering(points, labels[best], weights)
+    sizes = np.asarray(np.bincount(labels, minlength=len(centers)), dtype=np.int64)
+    return Clustering(labels=labels, centers=centers, sizes=sizes)
 
 
 def max_group_k(n_base: int, max_k: int = MAX_K) -> int:
@@ -232,21 +194,20 @@ def silhouette(distances: FloatArray, labels: IntArray) -> float:
     return float(np.where(own_size > 1, scores, 0.0).mean())
 
 
-def choose_groups(
-    base: Clustering, *, random_state: int = RANDOM_STATE
-) -> tuple[Clustering, dict[int, float]]:
-    """Weighted k-means over the base centres (weight = base size, Polis's
-    `base-clusters-weights`) for each k in 2..max_group_k, keeping the k with the
-    best silhouette on the base centres (unweighted, as Polis's `silhouette` over
-    `bucket-dists`). Ties go to the smaller k. With fewer than 3 distinct base
-    centres there is no choice to make: each is its own group."""
+def choose_groups(base: Clustering) -> tuple[Clustering, dict[int, float]]:
+    """Polis's k-means over the base centres (weight = base size, Polis's
+    `base-clusters-weights`; at most 20 further steps) for each k in
+    2..max_group_k, keeping the k with the best silhouette on the base centres
+    (unweighted, as Polis's `silhouette` over `bucket-dists`). Ties go to the
+    smaller k. With fewer than 3 distinct base centres there is no choice to make:
+    each is its own group."""
     centers, weights = base.centers, base.sizes.astype(np.float64)
     n_distinct = len(np.unique(centers, axis=0))
     candidates = range(2, min(max_group_k(len(centers)), n_distinct - 1) + 1)
     if not candidates:
-        return weighted_kmeans(centers, weights, 2, random_state=random_state), {}
+        return kmeans(centers, 2, weights=weights, max_iters=GROUP_ITERS), {}
     options = {
-        k: weighted_kmeans(centers, weights, k, random_state=random_state)
+        k: kmeans(centers, k, weights=weights, max_iters=GROUP_ITERS)
         for k in candidates
     }
     distances = distance_matrix(centers)
@@ -255,18 +216,12 @@ def choose_groups(
     return options[best], scores
 
 
-def opinion_groups(
-    points: FloatArray,
-    *,
-    base_k: int = BASE_K,
-    random_state: int = RANDOM_STATE,
-    base_n_init: int = BASE_N_INIT,
-) -> OpinionGroups:
-    """Two-level clustering of participant projections (Polis's base clusters, then
-    group clusters), on one thread (see threads.py)."""
+def opinion_groups(points: FloatArray, *, base_k: int = BASE_K) -> OpinionGroups:
+    """Two-level clustering of participant projections, rows in participant order
+    (Polis's base clusters, then group clusters), on one thread (see threads.py)."""
     with single_threaded():
-        base = kmeans(points, base_k, random_state=random_state, n_init=base_n_init)
-        groups, silhouettes = choose_groups(base, random_state=random_state)
+        base = kmeans(points, base_k)
+        groups, silhouettes = choose_groups(base)
     labels = groups.labels[base.labels] if len(points) else base.labels
     return OpinionGroups(
         base=base, groups=groups, labels=labels, silhouettes=silhouettes

@@ -34,12 +34,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from workbench.analysis.polis.clusters import (
-    BASE_K,
-    RANDOM_STATE,
-    OpinionGroups,
-    opinion_groups,
-)
+from workbench.analysis.polis.clusters import BASE_K, OpinionGroups, opinion_groups
 from workbench.analysis.polis.consensus import (
     Consensus,
     consensus,
@@ -187,13 +182,11 @@ class _Base:
 
 
 def _opinion_labels(
-    projection: FloatArray, in_conv: BoolArray, base_k: int, random_state: int
+    projection: FloatArray, in_conv: BoolArray, base_k: int
 ) -> tuple[OpinionGroups, IntArray]:
     """Opinion groups of the in-conv participants; every row's group, -1 outside
     the analysis."""
-    clustering = opinion_groups(
-        projection[in_conv], base_k=base_k, random_state=random_state
-    )
+    clustering = opinion_groups(projection[in_conv], base_k=base_k)
     labels = np.full(len(projection), -1, dtype=np.int64)
     labels[in_conv] = clustering.labels
     return clustering, labels
@@ -209,7 +202,6 @@ def analyze(
     principle: str = "principle",
     vote: str = "vote",
     base_k: int = BASE_K,
-    random_state: int = RANDOM_STATE,
 ) -> AnalysisResult:
     """Run the analysis on long-form votes (agree +1, disagree -1, pass 0; the last
     row wins for a repeated participant/principle). `mod_out` are moderated-out
@@ -227,7 +219,6 @@ def analyze(
             list(meta),
             groups,
             base_k=base_k,
-            random_state=random_state,
         )
 
 
@@ -238,7 +229,6 @@ def _analyze(
     groups: Mapping[Hashable, Hashable] | None,
     *,
     base_k: int,
-    random_state: int,
 ) -> AnalysisResult:
     is_meta = matrix.column_flags(meta)
     excluded = matrix.column_flags([*mod_out, *meta])
@@ -247,7 +237,7 @@ def _analyze(
     principle_projection = project_principles(pca)
     base = _Base(matrix, excluded, is_meta, extremity(principle_projection))
     in_conv = in_conv_mask(matrix.n_votes, len(matrix.principles))
-    clustering, labels = _opinion_labels(projection, in_conv, base_k, random_state)
+    clustering, labels = _opinion_labels(projection, in_conv, base_k)
     n_groups = len(clustering.groups.sizes)
     return AnalysisResult(
         matrix=matrix,
