@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.urls import URLPattern, path
 
 from workbench.deliberation.views import participant as views
+from workbench.deliberation.views.participant.compare import compare
 
 urlpatterns: list[URLPattern] = [
     path("join/<str:token>/", views.join, name="join"),
@@ -21,4 +22,9 @@ urlpatterns: list[URLPattern] = [
         name="participant-vote-list",
     ),
     path("w/<slug:slug>/rounds/<int:pk>/rank/", views.rank, name="participant-rank"),
+    path(
+        "w/<slug:slug>/rounds/<int:pk>/compare/",
+        compare,
+        name="participant-compare",
+    ),
 ]

@@ -13,7 +13,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from workbench.core.models import BaseModel
-from workbench.deliberation.models import Participant, PrincipleVersion, Workshop
+from workbench.deliberation.models import Participant, PrincipleVersion, Round, Workshop
 
 
 class Label(models.TextChoices):
@@ -73,6 +73,15 @@ class ComparisonSet(BaseModel):
         null=True,
         blank=True,
         related_name="+",
+    )
+    round = models.OneToOneField(
+        Round,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="comparison_set",
+        limit_choices_to={"kind": Round.Kind.COMPARE},
+        help_text="The compare round whose participants judge these items.",
     )
 
     class Meta:

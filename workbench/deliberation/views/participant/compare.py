@@ -1,0 +1,111 @@
+"""Compare rounds: one pair of responses at a time, judged against a principle.
+
+The page shows the next item compare_next_item assigns (balanced across groups) with
+its responses in the participant's own stable order; a POST stores the answer through
+compare_submit and redirects back (303) to the next pair.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext
+from django.views.decorators.http import require_http_methods
+
+from workbench.core.errors import ApplicationError, NotAvailableError
+from workbench.deliberation.models import Participant, Round
+from workbench.deliberation.views.participant.common import (
+    OPEN,
+    HtmxHttpRequest,
+    HttpResponseSeeOther,
+    not_joined,
+    participant_for_slug,
+    round_of_kind,
+    round_state,
+)
+from workbench.judging.models import ComparisonItem, HumanJudgment, Order
+from workbench.judging.services.compare import (
+    REASON_MAX_LENGTH,
+    compare_next_item,
+    compare_set_for_round,
+    compare_submit,
+)
+
+COMPARE_TEMPLATE = "deliberation/participant/compare.html"
+
+
+def _submit(request: HtmxHttpRequest, participant: Participant, round_: Round) -> str:
+    """Stores the posted answer; returns an error message, or "" when stored."""
+    item_id = request.POST.get("item", "")
+    if not item_id.isdigit():
+        return gettext("Choose one of the answers for the pair shown.")
+    try:
+        compare_submit(
+            participant=participant,
+            round_=round_,
+            # A reference by id: compare_submit checks it is in this round's set.
+            item=ComparisonItem(pk=int(item_id)),
+            shown_label=request.POST.get("choice", ""),
+            reason=request.POST.get("reason", ""),
+            shown_order=request.POST.get("shown_order", ""),
+        )
+    except NotAvailableError as error:
+        raise Http404(error.message) from None
+    except ApplicationError as error:
+        return error.message
+    return ""
+
+
+def _context(participant: Participant, round_: Round) -> dict[str, Any]:
+    state = round_state(round_)
+    comparison_set = compare_set_for_round(round_=round_)
+    total = comparison_set.items.count() if comparison_set else 0
+    done = (
+        HumanJudgment.objects.filter(
+            participant=participant, item__comparison_set=comparison_set
+        ).count()
+        if comparison_set
+        else 0
+    )
+    context: dict[str, Any] = {
+        "participant": participant,
+        "workshop": participant.workshop,
+        "round": round_,
+        "state": state,
+        "total": total,
+        "done": done,
+        "percent": round(100 * done / total) if total else 0,
+        "item": None,
+        "reason_max_length": REASON_MAX_LENGTH,
+    }
+    if state == OPEN:
+        assigned = compare_next_item(participant=participant, round_=round_)
+        if assigned is not None:
+            item, shown_order = assigned
+            first, second = item.response_a, item.response_b
+            if shown_order == Order.BA:
+                first, second = second, first
+            context |= {
+                "item": item,
+                "shown_order": shown_order,
+                "first": first,
+                "second": second,
+            }
+    return context
+
+
+@require_http_methods(["GET", "POST"])
+def compare(request: HtmxHttpRequest, slug: str, pk: int) -> HttpResponse:
+    participant = participant_for_slug(request, slug)
+    if participant is None:
+        return not_joined(request)
+    round_ = round_of_kind(participant, pk, Round.Kind.COMPARE)
+    if request.method == "POST":
+        error = _submit(request, participant, round_)
+        if error:
+            messages.error(request, error)
+        return HttpResponseSeeOther(request.path)
+    return render(request, COMPARE_TEMPLATE, _context(participant, round_))

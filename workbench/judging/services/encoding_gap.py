@@ -1,0 +1,374 @@
+"""The encoding-gap report of a workshop (``manage.py encoding_gap SLUG --json``).
+
+For one judge run - the workshop's latest finished run with the principle shown, or
+the run asked for - every principle version on the run's items gets the figures of
+:func:`workbench.judging.metrics.principle_report`, computed from two frames:
+
+* labels: one row per :class:`HumanJudgment` - ``item`` (item pk), ``rater``
+  (participant pk), ``group`` (the participant's workshop group name), ``label``
+  (a / b / tie / na, in the item's own terms);
+* verdicts: one row per judged item - ``label_ab`` / ``label_ba`` and ``p_a_ab`` /
+  ``p_a_ba`` from the run's :class:`Verdict` rows of order "ab" / "ba".
+
+Verdict mapping: ``Verdict.choice`` and ``Verdict.probability_a`` are stored in the
+item's terms (A is ``response_a``) whatever order the judge saw, so the judge run
+flips the answer of the "ba" order (shown B first) before storing it - as
+``workbench.judging.llm.combine_orders`` does with ``_FLIP``. Here they are read
+as they are: ``label_ba`` is the "ba" row's ``choice``, ``p_a_ba`` its
+``probability_a`` (no second flip).
+
+Samples: when a config asks for several samples per order, the order's label is
+the most common answer among the samples that answered (failed samples, whose
+``choice`` is null, are left out); a tie between modes is "tie" when every tied
+mode is a / b / tie and None (abstained) when "na" is among them. The order's
+probability is the mean ``probability_a`` of the samples that have one, else the
+share of a among the decisive (a / b) samples when there are two or more of them
+(a tie sample counts as half), else None. With one sample this is just sample 0.
+
+Multiple testing: ``group_disparity_p`` (one permutation test per principle over
+its groups) is adjusted by Benjamini-Hochberg over every principle of the report
+(the principles x groups family: each test already spans the groups), giving
+``group_disparity_q`` (None when the p-value is None).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from typing import Any, Final
+
+import pandas as pd
+
+from workbench.deliberation.models import Workshop
+from workbench.judging import metrics
+from workbench.judging.models import (
+    ComparisonItem,
+    HumanJudgment,
+    JudgeControl,
+    JudgeProvider,
+    JudgeRun,
+    RunStatus,
+    Verdict,
+)
+
+__all__ = ["DESIGN_KEYS", "FIGURE_KEYS", "encoding_gap_report"]
+
+BASELINE_KIND: Final = "similarity baseline, not an LLM"
+LLM_KIND: Final = "LLM"
+
+FIGURE_KEYS: Final = (
+    "relevance",
+    "order_consistency",
+    "human_ceiling",
+    "judge_agreement",
+    "gap",
+    "normalized_agreement",
+    "kappa",
+    "alpha_humans",
+    "alpha_with_judge",
+    "js_distance",
+    "js_noise_floor",
+)
+"""The figures DESIGN.md names, in its order (also the keys of each ``per_group``)."""
+
+DESIGN_KEYS: Final = (
+    "external_id",
+    "text",
+    "n_items",
+    "n_human_labels",
+    *FIGURE_KEYS,
+    "ci",
+    "per_group",
+    "best_matching_group",
+    "group_disparity_p",
+)
+"""Every key DESIGN.md lists for a principle of ``encoding_gap --json``."""
+
+LABEL_COLUMNS: Final = ["item", "rater", "group", "label"]
+VERDICT_COLUMNS: Final = ["item", "label_ab", "label_ba", "p_a_ab", "p_a_ba"]
+DECISIVE: Final = frozenset({"a", "b", "tie"})
+
+
+def encoding_gap_report(
+    *,
+    workshop: Workshop,
+    run: JudgeRun | None = None,
+    rng_seed: int = 0,
+    n_resamples: int = 2000,
+    n_permutations: int = 1000,
+    noise_repeats: int = 200,
+    alpha: float = 0.05,
+) -> dict[str, Any]:
+    """The DESIGN.md ``encoding_gap --json`` object for ``workshop``.
+
+    ``run`` defaults to the workshop's latest finished run without a control. With
+    no such run the principles of all the workshop's items are reported with the
+    human figures only (judge figures None) and a ``message``; with no items the
+    list is empty. The random draws derive from ``rng_seed`` (see
+    ``principle_report``), so a report is reproducible. Six queries at most.
+    """
+    if run is None:
+        run = (
+            JudgeRun.objects.filter(
+                comparison_set__workshop=workshop,
+                status=RunStatus.DONE,
+                config__control=JudgeControl.NONE,
+            )
+            .select_related("config", "comparison_set")
+            .order_by("-finished_at", "-created_at", "-id")
+            .first()
+        )
+    elif run.comparison_set.workshop_id != workshop.pk:
+        msg = f"run {run.pk} does not belong to workshop {workshop.slug!r}"
+        raise ValueError(msg)
+
+    items_qs = ComparisonItem.objects.filter(comparison_set__workshop=workshop)
+    if run is not None:
+        items_qs = ComparisonItem.objects.filter(
+            comparison_set_id=run.comparison_set_id
+        )
+    items = list(items_qs.select_related("principle_version__principle").order_by("id"))
+    judgments = list(
+        HumanJudgment.objects.filter(item__in=[i.pk for i in items])
+        .order_by("item_id", "participant_id")
+        .values_list("item_id", "participant_id", "participant__group__name", "label")
+    )
+    verdicts = verdict_frame(_verdict_rows(run)) if run is not None else None
+
+    control_run = _control_run(run)
+    control_verdicts = (
+        verdict_frame(_verdict_rows(control_run)) if control_run is not None else None
+    )
+
+    labels_by_version: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
+    version_of_item = {i.pk: i.principle_version_id for i in items}
+    for row in judgments:
+        labels_by_version[version_of_item[row[0]]].append(row)
+    items_by_version: dict[int, list[ComparisonItem]] = defaultdict(list)
+    for item in items:
+        items_by_version[item.principle_version_id].append(item)
+
+    principles: list[dict[str, Any]] = []
+    controls: list[dict[str, Any]] = []
+    for version_id, version_items in items_by_version.items():
+        version = version_items[0].principle_version
+        item_ids = {i.pk for i in version_items}
+        labels = pd.DataFrame(labels_by_version[version_id], columns=LABEL_COLUMNS)
+        own = _restrict(verdicts, item_ids)
+        report = metrics.principle_report(
+            labels,
+            own,
+            rng_seed=rng_seed,
+            n_resamples=n_resamples,
+            n_permutations=n_permutations,
+            noise_repeats=noise_repeats,
+        )
+        entry = _principle_entry(version, len(item_ids), report)
+        principles.append(entry)
+        if control_verdicts is not None:
+            control = metrics.judge_agreement(
+                labels, _restrict(control_verdicts, item_ids), seed=rng_seed
+            ).json()
+            real = entry["judge_agreement"]
+            controls.append(
+                {
+                    "external_id": entry["external_id"],
+                    "version": entry["version"],
+                    "judge_agreement": real,
+                    "no_principle_judge_agreement": control,
+                    "beats_control": None
+                    if real is None or control is None
+                    else real > control,
+                }
+            )
+
+    _, q_values = metrics.benjamini_hochberg(
+        [p["group_disparity_p"] for p in principles], alpha=alpha
+    )
+    for entry, q in zip(principles, q_values, strict=True):
+        entry["group_disparity_q"] = q
+
+    out: dict[str, Any] = {
+        "workshop": workshop.slug,
+        "run": _run_json(run),
+        "judge": _judge_json(run),
+        "principles": principles,
+        "controls": _controls_json(control_run, controls),
+        "multiple_testing": {
+            "method": "benjamini-hochberg",
+            "family": "group_disparity_p of every principle (principles x groups)",
+            "alpha": alpha,
+        },
+        "verdict_mapping": (
+            "Verdict.choice and probability_a are in the item's terms (A is "
+            "response_a) for both orders; several samples per order are reduced "
+            "to their most common answer."
+        ),
+    }
+    message = _message(run, items, judgments)
+    if message:
+        out["message"] = message
+    return out
+
+
+# --- frames ------------------------------------------------------------------------
+
+
+def _verdict_rows(run: JudgeRun) -> list[tuple[Any, ...]]:
+    return list(
+        Verdict.objects.filter(run=run)
+        .order_by("item_id", "order", "sample")
+        .values_list("item_id", "order", "sample", "choice", "probability_a")
+    )
+
+
+def verdict_frame(rows: Iterable[tuple[Any, ...]]) -> pd.DataFrame:
+    """The metrics' verdicts frame from (item, order, sample, choice, probability_a)
+    rows already in the item's terms; several samples reduced as the module says."""
+    grouped: dict[int, dict[str, list[tuple[str | None, float | None]]]] = defaultdict(
+        lambda: {"ab": [], "ba": []}
+    )
+    for item, order, _sample, choice, probability in rows:
+        grouped[item][order].append((choice, probability))
+    records = []
+    for item, orders in grouped.items():
+        ab_label, ab_p = reduce_samples(orders["ab"])
+        ba_label, ba_p = reduce_samples(orders["ba"])
+        records.append((item, ab_label, ba_label, ab_p, ba_p))
+    return pd.DataFrame(records, columns=VERDICT_COLUMNS)
+
+
+def reduce_samples(
+    samples: list[tuple[str | None, float | None]],
+) -> tuple[str | None, float | None]:
+    """One order's (label, P(A)) from its samples (see the module docstring)."""
+    answered = [c for c, _ in samples if c is not None]
+    label: str | None = None
+    if answered:
+        counts = Counter(answered)
+        top = max(counts.values())
+        modes = {c for c, n in counts.items() if n == top}
+        if len(modes) == 1:
+            label = modes.pop()
+        elif modes <= DECISIVE:
+            label = "tie"
+    probabilities = [p for _, p in samples if p is not None]
+    p_a: float | None = None
+    if probabilities:
+        p_a = sum(probabilities) / len(probabilities)
+    else:
+        decisive = [c for c in answered if c in DECISIVE]
+        if len([c for c in decisive if c != "tie"]) >= 2:
+            score = {"a": 1.0, "b": 0.0, "tie": 0.5}
+            p_a = sum(score[c] for c in decisive) / len(decisive)
+    return label, p_a
+
+
+def _restrict(frame: pd.DataFrame | None, item_ids: set[int]) -> pd.DataFrame:
+    if frame is None:
+        return pd.DataFrame(columns=VERDICT_COLUMNS)
+    return frame[frame["item"].isin(item_ids)].reset_index(drop=True)
+
+
+# --- assembly ----------------------------------------------------------------------
+
+
+def _principle_entry(
+    version: Any, n_items: int, report: dict[str, Any]
+) -> dict[str, Any]:
+    principle = version.principle
+    entry: dict[str, Any] = {
+        "external_id": principle.external_id or str(principle.pk),
+        "principle_id": principle.pk,
+        "version": version.number,
+        "text": version.text,
+        "n_items": n_items,
+        "n_human_labels": report["n_human_labels"],
+    }
+    for key in DESIGN_KEYS[4:]:
+        entry[key] = report[key]
+    for key, value in report.items():
+        entry.setdefault(key, value)
+    return entry
+
+
+def _control_run(run: JudgeRun | None) -> JudgeRun | None:
+    if run is None or run.config.control == JudgeControl.NO_PRINCIPLE:
+        return None
+    return (
+        JudgeRun.objects.filter(
+            comparison_set_id=run.comparison_set_id,
+            status=RunStatus.DONE,
+            config__control=JudgeControl.NO_PRINCIPLE,
+        )
+        .select_related("config")
+        .order_by("-finished_at", "-created_at", "-id")
+        .first()
+    )
+
+
+def _run_json(run: JudgeRun | None) -> dict[str, Any] | None:
+    if run is None:
+        return None
+    return {
+        "id": run.pk,
+        "status": run.status,
+        "comparison_set": run.comparison_set.name,
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+    }
+
+
+def _judge_json(run: JudgeRun | None) -> dict[str, Any] | None:
+    if run is None:
+        return None
+    config = run.config
+    is_llm = config.provider != JudgeProvider.OFFLINE
+    return {
+        "provider": config.provider,
+        "model": config.model,
+        "prompt_version": config.prompt_version,
+        "is_llm": is_llm,
+        "kind": LLM_KIND if is_llm else BASELINE_KIND,
+        "control": config.control,
+        "temperature": config.temperature,
+        "samples": config.samples,
+    }
+
+
+def _controls_json(
+    control_run: JudgeRun | None, rows: list[dict[str, Any]]
+) -> dict[str, Any]:
+    if control_run is None:
+        return {
+            "no_principle_run": None,
+            "principles": [],
+            "note": (
+                "No finished no-principle control run over these items: the report "
+                "cannot tell a principle's effect from the judge's own taste."
+            ),
+        }
+    return {
+        "no_principle_run": control_run.pk,
+        "principles": rows,
+        "note": (
+            "judge_agreement with the principle shown next to the same judge's "
+            "agreement with no principle (its own taste); a principle that does not "
+            "beat the control adds nothing."
+        ),
+    }
+
+
+def _message(
+    run: JudgeRun | None, items: list[ComparisonItem], judgments: list[Any]
+) -> str:
+    parts = []
+    if run is None:
+        parts.append(
+            "No finished judge run (with the principle shown) in this workshop: "
+            "judge figures are null."
+        )
+    if not items:
+        parts.append("No comparison items: there is nothing to report.")
+    elif not judgments:
+        parts.append("No human labels on these items: agreement figures are null.")
+    return " ".join(parts)
