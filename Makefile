@@ -43,12 +43,14 @@ check: $(STAMP)
 	$(BIN)/ruff format --check .
 	DEBUG=1 $(BIN)/mypy workbench
 
-## make bench: concurrent voting over HTTP against gunicorn + PostgreSQL, and the
-## analysis of real conversations beside red-dwarf. Figures: docs/benchmarks.md.
+## make bench: concurrent voting over HTTP against gunicorn + PostgreSQL, the
+## analysis of real conversations beside red-dwarf, and judge-run throughput
+## against a local fake provider. Figures: docs/benchmarks.md.
 bench: $(STAMP)
 	@bash scripts/ensure_services.sh
 	DATABASE_URL=$(TEST_DATABASE_URL)_bench $(PY) scripts/bench_voting.py
 	$(PY) scripts/bench_analysis.py
+	DATABASE_URL=$(TEST_DATABASE_URL)_bench_judge $(PY) scripts/bench_judge.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -131,6 +131,10 @@ def _anthropic_body(action: Success, model: str) -> dict[str, Any]:
 def _handler(state: _State) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # http.server writes the headers and the body in two sends; with Nagle on,
+        # the body waits for the client's delayed ACK (about 40 ms a call). Real
+        # provider front ends set TCP_NODELAY, and so does the fake.
+        disable_nagle_algorithm = True
 
         def log_message(self, format: str, *args: Any) -> None:
             pass

@@ -1,0 +1,39 @@
+"""Read-only queries of the judging app."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from workbench.judging.models import JudgeRun, RunStatus
+
+FINAL_STATUSES = frozenset({RunStatus.DONE, RunStatus.FAILED, RunStatus.CANCELLED})
+
+
+def judge_run_progress(*, run: JudgeRun) -> dict[str, Any]:
+    """The run's counters as stored now (read fresh from the database)."""
+    row = (
+        JudgeRun.objects.filter(pk=run.pk)
+        .values(
+            "status",
+            "verdicts_total",
+            "verdicts_done",
+            "verdicts_failed",
+            "cache_hits",
+            "cost_estimate",
+            "error",
+        )
+        .get()
+    )
+    total = row["verdicts_total"]
+    finished = row["verdicts_done"] + row["verdicts_failed"]
+    return {
+        "status": row["status"],
+        "done": row["verdicts_done"],
+        "failed": row["verdicts_failed"],
+        "total": total,
+        "cache_hits": row["cache_hits"],
+        "cost": row["cost_estimate"],
+        "percent": round(100.0 * finished / total, 1) if total else 100.0,
+        "finished": row["status"] in FINAL_STATUSES,
+        "error": row["error"],
+    }
