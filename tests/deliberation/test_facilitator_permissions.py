@@ -10,6 +10,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from tests.factories import ParticipantFactory
+from tests.judging.judging_fixtures import make_offline_run
 from workbench.deliberation.models import (
     Constitution,
     ModerationEvent,
@@ -25,6 +26,7 @@ from workbench.deliberation.services.principles import principle_propose
 from workbench.deliberation.services.rounds import round_create
 from workbench.deliberation.services.votes import vote_cast
 from workbench.deliberation.urls_facilitator import urlpatterns
+from workbench.judging.models import JudgeRun
 
 URL_NAMES = [pattern.name for pattern in urlpatterns]
 # Views that change state answer GET with 405 and must be POSTed.
@@ -37,6 +39,8 @@ POST_ONLY = {
     "principle-reject",
     "principle-merge",
     "principle-edit",
+    "judge-run-cancel",
+    "judge-run-resume",
 }
 
 
@@ -60,7 +64,9 @@ def world(setup, owner, vote_round, propose_round):
     constitution = constitution_publish(
         workshop=setup.workshop, actor=owner, title="", rule="ccai", threshold=0.5
     )
+    run = make_offline_run(setup)
     return {
+        "judge": run.pk,
         "slug": setup.workshop.slug,
         "group": setup.group_a.pk,
         "round": draft.pk,
@@ -117,6 +123,8 @@ def snapshot() -> dict[str, Any]:
         "versions": rows(PrincipleVersion, "text"),
         "events": rows(ModerationEvent, "action"),
         "constitutions": rows(Constitution, "content_hash"),
+        # Resume of a pending run only touches updated_at (and enqueues it again).
+        "judge_runs": rows(JudgeRun, "status", "updated_at"),
     }
 
 

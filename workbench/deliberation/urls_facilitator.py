@@ -52,6 +52,19 @@ urlpatterns: list[URLPattern] = [
     # Results and constitutions.
     path(W + "results/", views.results, name="results"),
     path(W + "results/analysis/", views.results_analysis, name="results-analysis"),
+    # Judging: comparison sets, judge runs and compare-round coverage.
+    path(W + "judging/", views.judging, name="judging"),
+    path(W + "judging/runs/<int:pk>/", views.judge_run, name="judge-run"),
+    path(
+        W + "judging/runs/<int:pk>/cancel/",
+        views.judge_run_cancel_view,
+        name="judge-run-cancel",
+    ),
+    path(
+        W + "judging/runs/<int:pk>/resume/",
+        views.judge_run_resume_view,
+        name="judge-run-resume",
+    ),
     path(
         W + "constitutions/new/",
         views.constitution_publish,

@@ -29,6 +29,18 @@ Multiple testing: ``group_disparity_p`` (one permutation test per principle over
 its groups) is adjusted by Benjamini-Hochberg over every principle of the report
 (the principles x groups family: each test already spans the groups), giving
 ``group_disparity_q`` (None when the p-value is None).
+
+Drill-down: each principle's ``disagreements`` lists its ``n_disagreements`` items
+(default 5) where the judge and the participants disagree most, ranked by
+|p_J - s| (p_J the judge's probability that A is better, s the participants' share
+preferring A with a tie counting half; see ``metrics``), largest first, ties by
+item. Only items with a combined verdict J and at least one a / b / tie label
+count. Each gives the item's external id, its prompt (truncated), the judge's J
+and p_J, s, the participants' label counts and their non-empty reasons - plain
+participant text, which a page must escape.
+
+Flags: each principle's ``flags`` are :func:`workbench.judging.services.flags.
+principle_flags` on its verdicts (position bias, prompt injection).
 """
 
 from __future__ import annotations
@@ -37,6 +49,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from typing import Any, Final
 
+import numpy as np
 import pandas as pd
 
 from workbench.deliberation.models import Workshop
@@ -50,8 +63,9 @@ from workbench.judging.models import (
     RunStatus,
     Verdict,
 )
+from workbench.judging.services.flags import principle_flags
 
-__all__ = ["DESIGN_KEYS", "FIGURE_KEYS", "encoding_gap_report"]
+__all__ = ["DESIGN_KEYS", "FIGURE_KEYS", "disagreements", "encoding_gap_report"]
 
 BASELINE_KIND: Final = "similarity baseline, not an LLM"
 LLM_KIND: Final = "LLM"
@@ -87,6 +101,8 @@ DESIGN_KEYS: Final = (
 LABEL_COLUMNS: Final = ["item", "rater", "group", "label"]
 VERDICT_COLUMNS: Final = ["item", "label_ab", "label_ba", "p_a_ab", "p_a_ba"]
 DECISIVE: Final = frozenset({"a", "b", "tie"})
+PROMPT_CHARS: Final = 300
+LABEL_ORDER: Final = ("a", "b", "tie", "na")
 
 
 def encoding_gap_report(
@@ -98,6 +114,7 @@ def encoding_gap_report(
     n_permutations: int = 1000,
     noise_repeats: int = 200,
     alpha: float = 0.05,
+    n_disagreements: int = 5,
 ) -> dict[str, Any]:
     """The DESIGN.md ``encoding_gap --json`` object for ``workshop``.
 
@@ -127,12 +144,17 @@ def encoding_gap_report(
         items_qs = ComparisonItem.objects.filter(
             comparison_set_id=run.comparison_set_id
         )
-    items = list(items_qs.select_related("principle_version__principle").order_by("id"))
-    judgments = list(
+    items = list(
+        items_qs.select_related("principle_version__principle", "prompt").order_by("id")
+    )
+    rows_with_reasons = list(
         HumanJudgment.objects.filter(item__in=[i.pk for i in items])
         .order_by("item_id", "participant_id")
-        .values_list("item_id", "participant_id", "participant__group__name", "label")
+        .values_list(
+            "item_id", "participant_id", "participant__group__name", "label", "reason"
+        )
     )
+    judgments = [row[:4] for row in rows_with_reasons]
     verdicts = verdict_frame(_verdict_rows(run)) if run is not None else None
 
     control_run = _control_run(run)
@@ -164,6 +186,13 @@ def encoding_gap_report(
             noise_repeats=noise_repeats,
         )
         entry = _principle_entry(version, len(item_ids), report)
+        entry["disagreements"] = disagreements(
+            version_items,
+            rows_with_reasons,
+            own,
+            limit=n_disagreements,
+        )
+        entry["flags"] = [dict(flag) for flag in principle_flags(version.text, own)]
         principles.append(entry)
         if control_verdicts is not None:
             control = metrics.judge_agreement(
@@ -268,6 +297,72 @@ def _restrict(frame: pd.DataFrame | None, item_ids: set[int]) -> pd.DataFrame:
     if frame is None:
         return pd.DataFrame(columns=VERDICT_COLUMNS)
     return frame[frame["item"].isin(item_ids)].reset_index(drop=True)
+
+
+# --- drill-down --------------------------------------------------------------------
+
+
+def disagreements(
+    items: list[ComparisonItem],
+    judgments: Iterable[tuple[Any, ...]],
+    verdicts: pd.DataFrame,
+    *,
+    limit: int = 5,
+) -> list[dict[str, Any]]:
+    """The ``limit`` items of ``items`` where |p_J - s| is largest (module docstring).
+
+    ``judgments`` are (item, participant, group, label, reason) rows - any items;
+    those of other items are ignored. ``verdicts`` is the metrics' frame.
+    """
+    if verdicts.empty or limit <= 0:
+        return []
+    by_pk = {item.pk: item for item in items}
+    counts: dict[int, Counter[str]] = defaultdict(Counter)
+    reasons: dict[int, list[str]] = defaultdict(list)
+    for item_id, _participant, _group, label, reason in judgments:
+        if item_id not in by_pk:
+            continue
+        counts[item_id][label] += 1
+        if reason and reason.strip():
+            reasons[item_id].append(reason)
+    combined = metrics.combine_verdicts(verdicts)
+    ranked: list[tuple[float, int, dict[str, Any]]] = []
+    for pk, verdict, p_value in zip(
+        combined.index.tolist(), combined["J"], combined["p_J"], strict=True
+    ):
+        item = by_pk.get(pk)
+        p_j = float(p_value)
+        label_counts = counts.get(pk, Counter())
+        decisive = sum(label_counts[k] for k in DECISIVE)
+        if item is None or not isinstance(verdict, str) or np.isnan(p_j):
+            continue
+        if decisive == 0:
+            continue
+        share = (label_counts["a"] + 0.5 * label_counts["tie"]) / decisive
+        distance = abs(p_j - share)
+        ranked.append(
+            (
+                distance,
+                pk,
+                {
+                    "item": item.external_id or str(pk),
+                    "item_id": pk,
+                    "prompt": _truncate(item.prompt.text),
+                    "judge_verdict": verdict,
+                    "judge_p_a": p_j,
+                    "participants_share_a": share,
+                    "distance": distance,
+                    "label_counts": {k: label_counts[k] for k in LABEL_ORDER},
+                    "reasons": reasons.get(pk, []),
+                },
+            )
+        )
+    ranked.sort(key=lambda r: (-r[0], r[1]))
+    return [entry for _, _, entry in ranked[:limit]]
+
+
+def _truncate(text: str, limit: int = PROMPT_CHARS) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "\u2026"
 
 
 # --- assembly ----------------------------------------------------------------------

@@ -12,6 +12,12 @@ from workbench.deliberation.views.facilitator.groups import (
     group_regenerate_token,
     group_room,
 )
+from workbench.deliberation.views.facilitator.judging import (
+    judge_run,
+    judge_run_cancel_view,
+    judge_run_resume_view,
+    judging,
+)
 from workbench.deliberation.views.facilitator.moderation import (
     moderation_log,
     moderation_queue,
@@ -45,6 +51,10 @@ __all__ = [
     "group_invite",
     "group_regenerate_token",
     "group_room",
+    "judge_run",
+    "judge_run_cancel_view",
+    "judge_run_resume_view",
+    "judging",
     "moderation_log",
     "moderation_queue",
     "principle_approve",
