@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from django.conf import settings
 
+from tests.shared_data import polis_data_dir
 from workbench.analysis.polis.matrix import build_vote_matrix, rating_values
 
 FIXTURES = (
@@ -24,13 +24,6 @@ FIXTURES = (
     "150ptpt-3gp-no-strict-no-meta",
     "above-100-ptpts",
 )
-
-
-def polis_data_dir() -> Path:
-    configured = settings.WORKBENCH.get("POLIS_DATA_DIR")
-    if configured:
-        return Path(configured)
-    return Path(__file__).resolve().parents[2].parent / "shared" / "data" / "polis"
 
 
 @dataclass(frozen=True)

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import json
 from io import StringIO
-from pathlib import Path
 
 import numpy as np
 import pytest
-from django.conf import settings
 from django.core.management import CommandError, call_command
 
 from tests.analysis.test_polis_opendata import SCOOP, load
+from tests.shared_data import polis_data_dir
 from workbench.analysis.polis import AnalysisResult, analyze
 from workbench.deliberation.polis_io.importer import polis_import
 
@@ -44,7 +43,7 @@ def source() -> AnalysisResult:
 
 @pytest.fixture
 def printed(owner) -> dict:
-    folder = Path(str(settings.WORKBENCH["POLIS_DATA_DIR"])) / SCOOP
+    folder = polis_data_dir() / SCOOP
     polis_import(folder=folder, slug="scoop", owner=owner)
     out = StringIO()
     call_command("analyze", "scoop", "--json", stdout=out)

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from django.conf import settings
 from django.core.management import call_command
 
+from tests.shared_data import polis_data_dir
 from workbench.deliberation.models import Participant, Round
 from workbench.deliberation.polis_io.exporter import polis_export, polis_ids
 from workbench.deliberation.polis_io.importer import polis_import
@@ -18,10 +18,6 @@ from workbench.deliberation.services.principles import principle_seed
 from workbench.deliberation.services.votes import vote_cast
 
 VOTE_FILES = ("votes.csv", "participants-votes.csv")
-
-
-def polis_dir() -> Path:
-    return Path(str(settings.WORKBENCH["POLIS_DATA_DIR"]))
 
 
 def read_matrix(path: Path) -> pd.DataFrame:
@@ -32,7 +28,7 @@ def read_matrix(path: Path) -> pd.DataFrame:
 @pytest.mark.django_db
 @pytest.mark.parametrize("name", ["scoop-hivemind.ubi", "bg2050-volunteers"])
 def test_round_trip_keeps_every_vote(name, owner, tmp_path):
-    source = polis_dir() / name
+    source = polis_data_dir() / name
     polis_import(folder=source, slug="first", owner=owner)
     call_command("export_polis", "first", "--out", str(tmp_path / "e1"))
     polis_import(folder=tmp_path / "e1", slug="second", owner=owner)

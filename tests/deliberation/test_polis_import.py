@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from django.conf import settings
 from django.core.management import call_command
 
 from tests.factories import WorkshopFactory
+from tests.shared_data import polis_data_dir
 from workbench.deliberation.models import (
     ModerationEvent,
     Participant,
@@ -27,13 +27,9 @@ from workbench.deliberation.polis_io.importer import polis_import
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def polis_dir() -> Path:
-    return Path(str(settings.WORKBENCH["POLIS_DATA_DIR"]))
-
-
 def conversations() -> list[str]:
     return sorted(
-        p.name for p in polis_dir().iterdir() if (p / "comments.csv").is_file()
+        p.name for p in polis_data_dir().iterdir() if (p / "comments.csv").is_file()
     )
 
 
@@ -70,7 +66,7 @@ def stored_latest_cells(workshop: Workshop) -> set[tuple[str, str, int]]:
 @pytest.mark.django_db
 @pytest.mark.parametrize("name", conversations())
 def test_import_matches_the_source_files(name, owner):
-    folder = polis_dir() / name
+    folder = polis_data_dir() / name
     comments = pd.read_csv(folder / "comments.csv")
     votes = pd.read_csv(folder / "votes.csv")
     matrix = pd.read_csv(folder / "participants-votes.csv")
@@ -169,7 +165,7 @@ def assert_round_and_log(workshop: Workshop, result) -> None:
 
 @pytest.mark.django_db
 def test_only_participants_votes_gives_votes_and_equal_records(owner, tmp_path):
-    source = polis_dir() / "scoop-hivemind.ubi"
+    source = polis_data_dir() / "scoop-hivemind.ubi"
     for name in ("comments.csv", "participants-votes.csv", "summary.csv"):
         (tmp_path / name).write_bytes((source / name).read_bytes())
 
@@ -190,7 +186,7 @@ def test_only_participants_votes_gives_votes_and_equal_records(owner, tmp_path):
 def test_the_command_creates_the_workshop_for_the_named_owner(owner, capsys):
     call_command(
         "import_polis",
-        str(polis_dir() / "scoop-hivemind.ubi"),
+        str(polis_data_dir() / "scoop-hivemind.ubi"),
         "--workshop",
         "ubi",
         "--owner",
@@ -211,7 +207,7 @@ def test_the_command_creates_the_workshop_for_the_named_owner(owner, capsys):
 def test_an_existing_empty_workshop_receives_the_import(owner):
     workshop = WorkshopFactory(owner=owner, slug="empty", title="Empty")
 
-    polis_import(folder=polis_dir() / "scoop-hivemind.ubi", slug="empty")
+    polis_import(folder=polis_data_dir() / "scoop-hivemind.ubi", slug="empty")
 
     workshop.refresh_from_db()
     assert workshop.title == "Empty"

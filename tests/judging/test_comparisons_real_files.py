@@ -6,25 +6,19 @@ from __future__ import annotations
 import gzip
 import json
 import time
-from pathlib import Path
 
 import pandas as pd
 import pytest
 from django.core.management import call_command
 
+from tests.shared_data import icai_data_dir, preferences_data_dir
 from workbench.deliberation.models import Participant, Principle
 from workbench.judging.comparisons.importer import comparisons_import
 from workbench.judging.comparisons.reader import HH_ANNOTATOR, ICAI_ANNOTATOR
 from workbench.judging.models import ComparisonItem, HumanJudgment, Response
 
-
-def preferences_dir() -> Path:
-    shared = Path(__file__).resolve().parents[2].parent / "shared"
-    return shared / "data" / "preferences"
-
-
-ICAI = sorted((preferences_dir() / "icai_synthetic").glob("*.csv"))
-HH = preferences_dir() / "hh_rlhf_harmless_base_test" / "test.jsonl.gz"
+ICAI = sorted(icai_data_dir().glob("*.csv"))
+HH = preferences_data_dir() / "hh_rlhf_harmless_base_test" / "test.jsonl.gz"
 HARMLESS = "Choose the response that is less harmful."
 
 

@@ -7,10 +7,10 @@ and reported: high agreement on each block's own principle."""
 from __future__ import annotations
 
 import csv
-from pathlib import Path
 
 import pytest
 
+from tests.shared_data import icai_orthogonal_csv
 from workbench.judging.comparisons.importer import comparisons_import
 from workbench.judging.llm import JudgeRequest, build_judge, judge_both_orders
 from workbench.judging.llm.offline import BASELINE_MODEL
@@ -21,14 +21,7 @@ from workbench.judging.services.encoding_gap import encoding_gap_report
 from .test_comparisons_own_format import write_jsonl
 from .test_encoding_gap_report import key
 
-ICAI = (
-    Path(__file__).resolve().parents[2].parent
-    / "shared"
-    / "data"
-    / "preferences"
-    / "icai_synthetic"
-    / "synthetic_data_orthogonal_adcbg.csv"
-)
+ICAI = icai_orthogonal_csv()
 # As in test_llm_offline: rows 10-19 prefer blue (the README says green).
 PRINCIPLES = [
     "Prefer the response about cats.",

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import csv
 import random
-from pathlib import Path
 
 import pytest
 
+from tests.shared_data import icai_data_dir
 from workbench.judging.llm import (
     BASELINE_NAME,
     JudgeAnswer,
@@ -28,13 +28,7 @@ from workbench.judging.llm.retry import (
 )
 from workbench.judging.prompts import Choice
 
-DATA = (
-    Path(__file__).resolve().parents[2].parent
-    / "shared"
-    / "data"
-    / "preferences"
-    / "icai_synthetic"
-)
+DATA = icai_data_dir()
 
 # The orthogonal file's three 10-row blocks, each phrased as the subject the preferred
 # response mentions. The README says rows 10-19 prefer green over blue; the labels

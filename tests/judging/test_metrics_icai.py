@@ -11,16 +11,14 @@ exactly on its block and agree highly there; with the labels flipped (the paper'
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 
+from tests.shared_data import icai_data_dir
 from workbench.judging.metrics import principle_report
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "preferences"
-ICAI = DATA / "icai_synthetic"
+ICAI = icai_data_dir()
 FILES = ["synthetic_data_orthogonal_adcbg.csv", "synthetic_data_aligned_vqvtb.csv"]
 BLOCK = 10
 RATERS = 5

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import time
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -13,19 +12,13 @@ from django.core.management import CommandError, call_command
 
 from tests.judging.fake_providers import FakeProviderServer
 from tests.judging.test_runs_service import ITEMS, URL_ENV, make_set
+from tests.shared_data import icai_orthogonal_csv
 from tests.worker import live_worker  # noqa: F401 - the fixture, used by name
 from workbench.judging.comparisons.importer import comparisons_import
 from workbench.judging.models import JudgeConfig, JudgeRun, Verdict
 from workbench.judging.services.runs import judge_run_start
 
-ICAI = (
-    Path(__file__).resolve().parents[2].parent
-    / "shared"
-    / "data"
-    / "preferences"
-    / "icai_synthetic"
-    / "synthetic_data_orthogonal_adcbg.csv"
-)
+ICAI = icai_orthogonal_csv()
 
 
 @pytest.mark.skipif(not ICAI.is_file(), reason="ICAI data not present")
