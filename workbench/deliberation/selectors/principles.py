@@ -21,15 +21,20 @@ def normalize_text(text: str) -> str:
 
 @dataclass(frozen=True)
 class SimilarPrinciple:
+    """`exact`: the same wording once case and spacing are ignored (a fuzzy match
+    can also score 100, e.g. the same words in another order)."""
+
     pk: int
     text: str
     score: float
+    exact: bool = False
 
 
 def principle_find_similar(
     *, workshop: Workshop, text: str, exact_only: bool = False, limit: int = 3
 ) -> list[SimilarPrinciple]:
-    """Existing principles (not rejected) whose wording matches or nearly matches."""
+    """Existing principles (not rejected) whose wording matches or nearly matches:
+    the exact matches if there are any, else the closest near matches."""
     candidates = dict(
         workshop.principles.exclude(status=Principle.Status.REJECTED).values_list(
             "pk", "text"
@@ -37,7 +42,7 @@ def principle_find_similar(
     )
     wanted = normalize_text(text)
     exact = [
-        SimilarPrinciple(pk=pk, text=t, score=100.0)
+        SimilarPrinciple(pk=pk, text=t, score=100.0, exact=True)
         for pk, t in candidates.items()
         if normalize_text(t) == wanted
     ]

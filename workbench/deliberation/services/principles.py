@@ -181,13 +181,12 @@ def principle_propose(
             "This round is closed; nothing more can be proposed in it."
         )
     workshop = _lock_workshop(participant.workshop_id)
-    if principle_find_similar(workshop=workshop, text=text, exact_only=True):
+    matches = principle_find_similar(workshop=workshop, text=text)
+    if any(match.exact for match in matches):
         raise ApplicationError("This principle has already been proposed.")
     _check_rate_limit(participant)
-    if not confirm_similar:
-        matches = principle_find_similar(workshop=workshop, text=text)
-        if matches:
-            raise NearDuplicateError(matches)
+    if matches and not confirm_similar:
+        raise NearDuplicateError(matches)
     status = (
         Principle.Status.PENDING
         if workshop.strict_moderation
