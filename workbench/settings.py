@@ -211,6 +211,28 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=360)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
+# Judges. Keys and base URLs are read from the environment by the adapter when a
+# run starts (OPENAI_API_KEY, ANTHROPIC_API_KEY, OPENAI_BASE_URL), never stored; a
+# provider is offered only when its key or base URL is set. Concurrency caps the
+# calls in flight per run; requests per minute is a per-provider budget shared by
+# every worker process through the cache (0: no limit).
+_JUDGE_PROVIDERS = ("openai", "anthropic", "openai-compatible")
+JUDGE_CONCURRENCY = {
+    name: env.int(f"JUDGE_CONCURRENCY_{name.upper().replace('-', '_')}", default=16)
+    for name in _JUDGE_PROVIDERS
+}
+JUDGE_REQUESTS_PER_MINUTE = {
+    name: env.int(f"JUDGE_RPM_{name.upper().replace('-', '_')}", default=0)
+    for name in _JUDGE_PROVIDERS
+}
+JUDGE_RETRY = {
+    "max_attempts": env.int("JUDGE_RETRY_MAX_ATTEMPTS", default=5),
+    "base_delay": env.float("JUDGE_RETRY_BASE_DELAY", default=1.0),
+    "max_delay": env.float("JUDGE_RETRY_MAX_DELAY", default=30.0),
+    "request_timeout": env.float("JUDGE_REQUEST_TIMEOUT", default=30.0),
+    "deadline": env.float("JUDGE_RETRY_DEADLINE", default=120.0),
+}
+
 # Participation limits (per participant).
 WORKBENCH = {
     "PRINCIPLE_MAX_LENGTH": env.int("PRINCIPLE_MAX_LENGTH", default=280),

@@ -7,6 +7,8 @@ from django.contrib.auth import authenticate
 from django.core.management import call_command
 
 from workbench.deliberation.models import Principle, Round, Vote, Workshop
+from workbench.judging.models import ComparisonSet, HumanJudgment, JudgeRun, Verdict
+from workbench.judging.services.encoding_gap import encoding_gap_report
 
 
 @pytest.fixture
@@ -20,6 +22,7 @@ def test_demo_builds_what_it_prints(demo_output):
     check_login_and_invite_paths(demo_output)
     check_polis_conversation()
     check_two_group_workshop()
+    check_judging_demo()
 
 
 def check_login_and_invite_paths(demo_output: str) -> None:
@@ -55,13 +58,43 @@ def check_two_group_workshop() -> None:
         ("vote", "all", "open"),
         ("vote", "group", "open"),
         ("rank", "all", "draft"),
+        ("compare", "all", "open"),
     }
     assert rounds[("rank", "all", "draft")].shortlist.count() >= 2
     for group in workshop.groups.all():
-        assert group.participants.count() == 20
+        # The voters joined through the invite link; the comparison raters were
+        # imported (they carry an external id).
+        assert group.participants.filter(external_id="").count() == 20
         assert Vote.objects.filter(participant__group=group).count() > 50
     assert workshop.principles.filter(is_seed=True).count() >= 8
     assert workshop.principles.filter(status=Principle.Status.PENDING).exists()
+
+
+def check_judging_demo() -> None:
+    """Real HH-RLHF pairs, synthetic raters in both groups, a compare round a
+    visitor can open, and a finished baseline run the report reads."""
+    workshop = Workshop.objects.get(slug="ai-assistant-values")
+    comparison_set = ComparisonSet.objects.get(workshop=workshop)
+    assert comparison_set.round is not None
+    assert comparison_set.round.kind == Round.Kind.COMPARE
+    assert comparison_set.round.status == Round.Status.OPEN
+    n_items = comparison_set.items.count()
+    assert n_items == 24
+    run = JudgeRun.objects.get(comparison_set=comparison_set)
+    assert run.status == JudgeRun.Status.DONE
+    assert Verdict.objects.filter(run=run).count() == 2 * n_items
+
+    report = encoding_gap_report(workshop=workshop, n_resamples=200)
+    assert report["judge"]["is_llm"] is False
+    (principle,) = report["principles"]
+    # 16 raters judged every pair; "does not apply" answers are not counted.
+    assert HumanJudgment.objects.filter(
+        item__comparison_set=comparison_set
+    ).count() == (24 * 16)
+    assert 300 < principle["n_human_labels"] < 24 * 16
+    assert principle["human_ceiling"] is not None
+    assert principle["judge_agreement"] is not None
+    assert set(principle["per_group"]) == {"Nurses", "Teachers"}
 
 
 def test_demo_again_changes_nothing_and_reset_rebuilds(demo_output, capsys):
@@ -79,4 +112,10 @@ def test_demo_again_changes_nothing_and_reset_rebuilds(demo_output, capsys):
     assert not set(after.values()) & set(before.values())
     # The seeded random votes come out the same every time.
     assert Vote.objects.count() == votes
-    assert Round.objects.filter(workshop__slug="ai-assistant-values").count() == 4
+    assert Round.objects.filter(workshop__slug="ai-assistant-values").count() == 5
+    assert (
+        Verdict.objects.filter(
+            run__comparison_set__workshop__slug="ai-assistant-values"
+        ).count()
+        == 48
+    )

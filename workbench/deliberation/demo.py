@@ -2,7 +2,10 @@
 
 One is a real Polis conversation (Scoop HiveMind on a Universal Basic Income); the other
 is a small STELA-style workshop with two groups, every kind of round a facilitator
-starts with, and synthetic votes, built through the same services the pages use.
+starts with, and synthetic votes, built through the same services the pages use. It
+also holds a comparison set of real HH-RLHF pairs with synthetic raters and an
+offline-baseline judge run, so the encoding-gap report has something to show
+(`workbench.judging.demo`).
 """
 
 from __future__ import annotations
@@ -39,6 +42,8 @@ from workbench.deliberation.services.rounds import (
 )
 from workbench.deliberation.services.votes import vote_cast
 from workbench.deliberation.services.workshops import group_create, workshop_create
+from workbench.judging.demo import judging_demo_build
+from workbench.judging.models import ComparisonSet
 
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "demo-workbench"  # noqa: S105 - printed for the newcomer on purpose
@@ -164,7 +169,9 @@ def demo_build(*, reset: bool = False) -> DemoResult:
                 slug=POLIS_SLUG,
                 owner=user,
             )
-            _build_stela_workshop(user, random.Random(SEED))  # noqa: S311 - reproducible votes
+            rng = random.Random(SEED)  # noqa: S311 - reproducible votes
+            stela = _build_stela_workshop(user, rng)
+            judging_demo_build(workshop=stela, user=user, rng=rng)
     if created:
         # The worker would compute these a few seconds after it starts; doing it here
         # means the first page a newcomer opens already shows the opinion map.
@@ -192,6 +199,8 @@ def _workshop_delete(workshop: Workshop) -> None:
     # Groups, authors and merges are PROTECTed so that nothing deletes them by
     # accident; a deliberate demo reset removes the rows in dependency order.
     Constitution.objects.filter(workshop=workshop).delete()
+    # Comparison items PROTECT the principle versions they were judged under.
+    ComparisonSet.objects.filter(workshop=workshop).delete()
     ModerationEvent.objects.filter(workshop=workshop).delete()
     Vote.objects.filter(participant__workshop=workshop).delete()
     VoteRecord.objects.filter(participant__workshop=workshop).delete()
