@@ -1,8 +1,10 @@
 """ICAI's orthogonal synthetic file end to end: written in the workbench's own format
 (three principles, each relevant on its own ten pairs, four raters in two groups
 who give the data's label there and "does not apply" elsewhere), imported,
-judged by the offline similarity baseline in both orders, stored as Verdicts,
-and reported: high agreement on each block's own principle."""
+judged in both orders, stored as Verdicts, and reported: high agreement on each
+block's own principle, and near zero against the flipped labels (ICAI's
+"unaligned" setting). Two judges: the offline similarity baseline, and a judge
+that follows each block's principle exactly as the data's generator did."""
 
 from __future__ import annotations
 
@@ -70,12 +72,17 @@ def own_format_rows() -> list[dict[str, str]]:
     return rows
 
 
-def test_offline_baseline_agrees_on_each_blocks_own_principle(setup, tmp_path):
+def import_icai(setup, tmp_path):
     summary = comparisons_import(
         workshop=setup.workshop,
         path=write_jsonl(tmp_path / "icai-orthogonal.jsonl", own_format_rows()),
     )
     assert summary.items == 90
+    return summary
+
+
+def test_offline_baseline_agrees_on_each_blocks_own_principle(setup, tmp_path):
+    summary = import_icai(setup, tmp_path)
     judge = build_judge("offline")
     config = JudgeConfig.objects.create(
         provider=JudgeConfig.Provider.OFFLINE,
@@ -134,3 +141,68 @@ def test_offline_baseline_agrees_on_each_blocks_own_principle(setup, tmp_path):
         assert entry["normalized_agreement"] >= 0.7
         assert entry["gap"] <= 0.15
         assert set(entry["per_group"]) == {"Cat people", "Dog people"}
+        # The raters are unanimous on each relevant pair, so against the flipped
+        # labels every verdict that matched now misses, every miss now matches and
+        # a tie misses both ways: flipped = 1 - agreement - (tie share) <= 0.15.
+        flipped = entry["judge_agreement_flipped"]
+        assert flipped <= 1 - entry["judge_agreement"] + 1e-9
+        assert flipped <= 0.15
+    rows = report["controls"]["flipped_labels"]["principles"]
+    assert [r["judge_agreement_flipped"] for r in rows] == [
+        p["judge_agreement_flipped"] for p in report["principles"]
+    ]
+
+
+def test_a_judge_following_each_blocks_principle(setup, tmp_path):
+    """The judge gives the data's label in both orders on its principle's block and
+    "does not apply" on the other two (as ICAI's generator would)."""
+    summary = import_icai(setup, tmp_path)
+    run = JudgeRun.objects.create(
+        config=JudgeConfig.objects.create(
+            provider=JudgeConfig.Provider.OPENAI, model="follows", prompt_version="v1"
+        ),
+        comparison_set=summary.comparison_set,
+        status=JudgeRun.Status.DONE,
+    )
+    truth = {}
+    for row in own_format_rows():
+        if row["label"] != "na":
+            truth[row["item"]] = row["label"]
+    verdicts = []
+    for item in summary.comparison_set.items.all():
+        choice = truth.get(item.external_id, "na")
+        for order in ("ab", "ba"):
+            verdicts.append(
+                Verdict(
+                    run=run,
+                    item=item,
+                    order=order,
+                    choice=choice,
+                    cache_key=key("follows", item.pk, order),
+                )
+            )
+    Verdict.objects.bulk_create(verdicts)
+
+    report = encoding_gap_report(
+        workshop=setup.workshop, run=run, n_resamples=200, n_permutations=100
+    )
+    flipped = {
+        (r["external_id"], r["version"]): r
+        for r in report["controls"]["flipped_labels"]["principles"]
+    }
+    assert "falls to near zero" in report["controls"]["flipped_labels"]["note"]
+    for entry in report["principles"]:
+        # Relevant exactly on its own ten pairs, where it agrees with every rater.
+        assert entry["relevance"] == pytest.approx(1 / 3)
+        assert entry["judge_agreement"] == 1.0
+        assert entry["normalized_agreement"] == 1.0
+        assert entry["gap"] == 0.0
+        # Flipped, each rater's leave-one-out mode (three unanimous others, so no
+        # tie to break) is the opposite of the block's label, which the judge
+        # gave: the agreement falls to exactly zero, overall and in each group.
+        row = flipped[(entry["external_id"], entry["version"])]
+        assert row["judge_agreement"] == 1.0
+        assert row["judge_agreement_flipped"] == 0.0
+        assert entry["judge_agreement_flipped"] == 0.0
+        for group in entry["per_group"].values():
+            assert group["judge_agreement_flipped"] == 0.0

@@ -17,7 +17,14 @@ from tests.factories import WorkshopFactory
 from workbench.deliberation.models import Participant
 from workbench.judging.comparisons.importer import comparisons_import
 from workbench.judging.metrics import principle_report
-from workbench.judging.models import ComparisonItem, JudgeConfig, JudgeRun, Verdict
+from workbench.judging.models import (
+    ComparisonItem,
+    JudgeConfig,
+    JudgeRun,
+    Prompt,
+    Response,
+    Verdict,
+)
 from workbench.judging.services.encoding_gap import (
     DESIGN_KEYS,
     FIGURE_KEYS,
@@ -133,6 +140,11 @@ def independent_frames(rows, principle: str, answers):
     """The metrics' frames from the generated rows; only pks are looked up."""
     items = dict(ComparisonItem.objects.values_list("external_id", "pk"))
     people = dict(Participant.objects.values_list("external_id", "pk"))
+    prompts = dict(Prompt.objects.values_list("text", "pk"))
+    responses = {
+        (prompt, text): pk
+        for pk, prompt, text in Response.objects.values_list("pk", "prompt", "text")
+    }
     mine = [r for r in rows if r["principle"] == principle]
     labels = pd.DataFrame(
         {
@@ -147,7 +159,22 @@ def independent_frames(rows, principle: str, answers):
         [(items[i], *answers[i][:2], *answers[i][2:]) for i in ids],
         columns=["item", "label_ab", "label_ba", "p_a_ab", "p_a_ba"],
     )
-    return labels, verdicts
+    firsts = {r["item"]: r for r in reversed(mine)}
+    pairs = pd.DataFrame(
+        [
+            (
+                items[i],
+                prompts[r["prompt"]],
+                responses[(prompts[r["prompt"]], r["response_a"])],
+                responses[(prompts[r["prompt"]], r["response_b"])],
+                len(r["response_a"]),
+                len(r["response_b"]),
+            )
+            for i, r in firsts.items()
+        ],
+        columns=["item", "prompt", "response_a", "response_b", "length_a", "length_b"],
+    )
+    return labels, verdicts, pairs
 
 
 def by_text(report, text):
@@ -162,8 +189,8 @@ def test_figures_equal_principle_report_on_independent_frames(setup, imported):
     answers = judge_answers(rows)
     for text in (PRIVACY, PLAIN):
         entry = by_text(report, text)
-        labels, verdicts = independent_frames(rows, text, answers)
-        expected = principle_report(labels, verdicts, rng_seed=0, **FAST)
+        labels, verdicts, pairs = independent_frames(rows, text, answers)
+        expected = principle_report(labels, verdicts, pairs=pairs, rng_seed=0, **FAST)
         for name, value in expected.items():
             if name != "n_items":
                 assert entry[name] == value, name

@@ -30,6 +30,26 @@ orders answered the same, ``"tie"`` when they answered differently, and None whe
 either order abstained or said "does not apply". p_J is the mean of the available
 per-order probabilities, else 1 / 0 / 0.5 from J.
 
+Items (optional; without it the length and ranking figures are None): one row
+per item with columns
+
+* ``item``;
+* ``prompt`` - the prompt's id: items of one principle that share a prompt and
+  together compare 3+ of its responses are ranked (section 5.7);
+* ``response_a`` / ``response_b`` - the two responses' ids (the same response in
+  several items keeps its id);
+* ``length_a`` / ``length_b`` - the responses' lengths in characters, for
+  P(prefer longer) (section 5.10).
+
+Opinion groups (optional): rater -> opinion group (e.g. from the workshop's
+opinion analysis); the report then has a per-opinion-group block next to the
+per-group one.
+
+Figures beyond the agreement core: Gwet's AC1 (:func:`gwet_ac1`, section 5.5),
+P(prefer longer) and the flipped-label check (``controls``, section 5.10), and
+Kendall tau_b / Spearman rho over rankings of 3+ responses built from the
+pairwise comparisons (:func:`pairwise_ranking_figures`, section 5.7).
+
 Conventions
 -----------
 Agreement figures use items with at least two human labels. Every function
@@ -55,12 +75,19 @@ from workbench.judging.metrics.agreement import (
     cohen_kappa,
     first_position_rate,
     gap,
+    gwet_ac1,
     human_ceiling,
     judge_agreement,
     krippendorff_alpha,
     normalized_agreement,
     order_consistency,
     relevance,
+)
+from workbench.judging.metrics.controls import (
+    judge_agreement_flipped,
+    longer_response,
+    prefer_longer,
+    prefer_longer_share,
 )
 from workbench.judging.metrics.distribution import (
     brier_score,
@@ -78,6 +105,8 @@ from workbench.judging.metrics.ranking import (
     borda_scores,
     kendall_tau,
     kendall_tau_ceiling,
+    pairwise_ranking_figures,
+    ranked_prompts,
     win_rates,
 )
 from workbench.judging.metrics.report import principle_report
@@ -96,19 +125,26 @@ __all__ = [
     "combine_verdicts",
     "first_position_rate",
     "gap",
+    "gwet_ac1",
     "human_ceiling",
     "js_distance",
     "js_noise_floor",
     "judge_agreement",
+    "judge_agreement_flipped",
     "kendall_tau",
     "kendall_tau_ceiling",
     "krippendorff_alpha",
+    "longer_response",
     "normalise_labels",
     "normalized_agreement",
     "order_consistency",
+    "pairwise_ranking_figures",
     "permutation_p_value",
+    "prefer_longer",
+    "prefer_longer_share",
     "preference_share",
     "principle_report",
+    "ranked_prompts",
     "relevance",
     "wilson_interval",
     "win_rates",

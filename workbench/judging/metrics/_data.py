@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -94,15 +94,22 @@ def normalise_labels(
     )
     if groups is not None:
         mapping = dict(groups.items()) if isinstance(groups, pd.Series) else groups
-        frame["group"] = [mapping.get(r) for r in frame["rater"]]
+        frame["group"] = pd.Series(
+            [mapping.get(r) for r in frame["rater"]], index=frame.index, dtype=object
+        )
     elif "group" in labels.columns:
         frame["group"] = labels["group"].to_numpy()
     else:
         frame["group"] = None
-    frame["group"] = [
-        None if g is None or (isinstance(g, float) and math.isnan(g)) else str(g)
-        for g in frame["group"]
-    ]
+    # object dtype keeps None: pandas 3 would store a str column's None as NaN.
+    frame["group"] = pd.Series(
+        [
+            None if g is None or (isinstance(g, float) and math.isnan(g)) else str(g)
+            for g in frame["group"]
+        ],
+        index=frame.index,
+        dtype=object,
+    )
     frame = frame[frame["label"].isin(LABELS)]
     frame = frame.drop_duplicates(["item", "rater"], keep="last")
     return frame.sort_values(["item", "rater"], kind="stable").reset_index(drop=True)
@@ -390,4 +397,18 @@ def subset(prep: Prepared, rows: BoolArray, *, min_labels: int = 2) -> Prepared:
         judge=prep.judge[kept],
         p_j=prep.p_j[kept],
         tie_is_label=prep.tie_is_label,
+    )
+
+
+SWAP_AB: IntArray = np.array([1, 0, 2], dtype=np.int64)
+"""Label codes with a and b swapped, tie unchanged (the flipped-label control)."""
+
+
+def flip_ab(prep: Prepared) -> Prepared:
+    """The same labels with a and b swapped (ties and the judge unchanged): the
+    participants' reading turned upside down (section 5.10, ICAI's "unaligned")."""
+    return replace(
+        prep,
+        label_idx=SWAP_AB[prep.label_idx],
+        counts=prep.counts[:, SWAP_AB],
     )

@@ -33,6 +33,7 @@ __all__ = [
     "cohen_kappa",
     "first_position_rate",
     "gap",
+    "gwet_ac1",
     "human_ceiling",
     "judge_agreement",
     "krippendorff_alpha",
@@ -261,3 +262,93 @@ def with_judge(prep: Prepared) -> np.ndarray[Any, Any]:
     judged = prep.judge >= 0
     counts[np.flatnonzero(judged), prep.judge[judged]] += 1
     return counts
+
+
+def ac1_from_counts(value_counts: np.ndarray[Any, Any], n_categories: int) -> Figure:
+    """Gwet's AC1 (section 5.5) from a units x categories count matrix.
+
+    Gwet (2008), as ``irrCAC.raw.CAC(...).gwet()`` computes it with identity
+    weights and ``categories`` = all ``n_categories`` possible labels: p_a = mean
+    over units with >= 2 ratings of sum_k n_uk (n_uk - 1) / (n_u (n_u - 1));
+    pi_k = mean over units with >= 1 rating of n_uk / n_u; p_e = sum_k pi_k
+    (1 - pi_k) / (q - 1). Missing ratings are simply absent from a unit's counts.
+
+    Written out here because irrCAC itself cannot be installed next to this
+    project's scipy and pandas (every irrCAC release pins scipy==1.12.0 and
+    pandas<3); the tests check this against irrCAC's published example.
+    """
+    counts = np.asarray(value_counts, dtype=float)
+    if n_categories < 2:
+        msg = "AC1 needs at least two possible categories"
+        raise ValueError(msg)
+    rated = counts.sum(axis=1)
+    pairable = rated >= 2
+    n_values = int(rated[pairable].sum())
+    if not pairable.any():
+        return undefined("no item has two or more values")
+    per_unit = (counts[pairable] * (counts[pairable] - 1)).sum(axis=1)
+    p_a = float(np.mean(per_unit / (rated[pairable] * (rated[pairable] - 1))))
+    shares = counts[rated > 0] / rated[rated > 0, None]
+    pi = shares.mean(axis=0)
+    p_e = float(np.sum(pi * (1 - pi))) / (n_categories - 1)
+    # p_e <= (q - 1) / q < 1, so the coefficient is always defined.
+    return Figure((p_a - p_e) / (1 - p_e), n_values)
+
+
+def ac1_categories(tie_is_label: bool, *codes: np.ndarray[Any, Any]) -> int:
+    """How many labels AC1's chance term spreads over: a and b, plus tie when tie
+    is a label of the data (or a judge's split verdict brings one in)."""
+    tie_seen = any(bool(np.any(np.asarray(c) == 2)) for c in codes)
+    return 3 if tie_is_label or tie_seen else 2
+
+
+def ac1_from_codes(
+    judge: np.ndarray[Any, Any], majority: np.ndarray[Any, Any], *, tie_is_label: bool
+) -> Figure:
+    """AC1 of paired codes (the judge's verdict and the raters' majority per item):
+    two raters per unit, on the same items as :func:`kappa_from_codes`."""
+    n = len(judge)
+    if n == 0:
+        return undefined("no item has both a verdict and two or more labels")
+    counts = np.zeros((n, 3), dtype=np.int64)
+    rows = np.arange(n)
+    np.add.at(counts, (rows, judge), 1)
+    np.add.at(counts, (rows, majority), 1)
+    figure = ac1_from_counts(counts, ac1_categories(tie_is_label, judge, majority))
+    return Figure(figure.value, n)
+
+
+def ac1_humans_from_prepared(prep: Prepared) -> Figure:
+    """AC1 among the raters (multi-rater, missing values allowed) on ``prep``."""
+    return ac1_from_counts(
+        prep.counts, ac1_categories(prep.tie_is_label, prep.label_idx)
+    )
+
+
+def gwet_ac1(
+    labels: pd.DataFrame,
+    verdicts: pd.DataFrame | None = None,
+    *,
+    seed: int = 0,
+    groups: Mapping[Any, Any] | pd.Series | None = None,
+    tie_is_label: bool | None = None,
+) -> Figure:
+    """Gwet's AC1 (section 5.5), the check when one label dominates.
+
+    With ``verdicts``: the judge's verdict J against the raters' majority on the
+    same items, with the same seeded tie-break, as :func:`cohen_kappa`; ``n`` =
+    items. Without: among the raters, items with >= 2 labels as units, raters who
+    did not label an item missing; ``n`` = labels. Cohen's kappa falls when one
+    label dominates (its chance term grows with the marginals) although the raters
+    agree - the kappa paradox; AC1's chance term shrinks instead, so the two side
+    by side tell a judge that disagrees from one that agrees on a lopsided set.
+    Categories are a and b, plus tie when tie is a label (see :func:`chance`).
+    """
+    prep = _prepared(labels, verdicts, groups, tie_is_label)
+    if verdicts is None:
+        return ac1_humans_from_prepared(prep)
+    sums = _sums(prep, "random", seed)
+    keep = (prep.judge >= 0) & (sums.labels > 0)
+    return ac1_from_codes(
+        prep.judge[keep], sums.majority[keep], tie_is_label=prep.tie_is_label
+    )

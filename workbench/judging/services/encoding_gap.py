@@ -2,13 +2,37 @@
 
 For one judge run - the workshop's latest finished run with the principle shown, or
 the run asked for - every principle version on the run's items gets the figures of
-:func:`workbench.judging.metrics.principle_report`, computed from two frames:
+:func:`workbench.judging.metrics.principle_report`, computed from three frames:
 
 * labels: one row per :class:`HumanJudgment` - ``item`` (item pk), ``rater``
   (participant pk), ``group`` (the participant's workshop group name), ``label``
   (a / b / tie / na, in the item's own terms);
 * verdicts: one row per judged item - ``label_ab`` / ``label_ba`` and ``p_a_ab`` /
-  ``p_a_ba`` from the run's :class:`Verdict` rows of order "ab" / "ba".
+  ``p_a_ba`` from the run's :class:`Verdict` rows of order "ab" / "ba";
+* pairs (:func:`pair_frame`): one row per item - ``prompt``, ``response_a`` and
+  ``response_b`` (pks) and ``length_a`` / ``length_b``, the responses' lengths in
+  characters, read by the database on the items' own query.
+
+Besides the figures DESIGN.md names, each principle has Gwet's AC1 (``ac1``: the
+judge against the majority on kappa's items, ``ac1_humans``: among the
+participants), ``prefer_longer_judge`` / ``prefer_longer_humans`` (Wilson
+intervals in ``ci``), ``judge_agreement_flipped``, and the ranking figures
+``kendall_tau``, ``kendall_tau_ceiling``, ``spearman_rho`` and
+``n_ranked_prompts``: several items of one principle that share a prompt and
+together compare 3+ of its responses rank them (the importer stores a prompt
+text once per file and a response text once per prompt, so a file can say
+this). Prompts with two responses only leave the ranking figures null, with
+the reason in ``reasons``. ``per_group`` entries carry the same figures for the
+group's labels.
+
+Opinion groups: the latest successful :class:`WorkshopAnalysis` (no error) maps
+participants, by external id or str(pk) as the analysis keys them, to opinion
+groups; ``per_opinion_group``, ``best_matching_opinion_group`` and
+``opinion_group_disparity_p`` / ``_q`` are the per-group figures for that
+grouping. Participants the analysis does not list or places in no group are left
+out of them (not of the principle's figures). The top-level ``opinion_groups``
+names the analysis used (``analysis`` id, ``computed_at``, ``status``, group
+sizes among the raters) or says why there is none.
 
 Verdict mapping: ``Verdict.choice`` and ``Verdict.probability_a`` are stored in the
 item's terms (A is ``response_a``) whatever order the judge saw, so the judge run
@@ -28,7 +52,15 @@ share of a among the decisive (a / b) samples when there are two or more of them
 Multiple testing: ``group_disparity_p`` (one permutation test per principle over
 its groups) is adjusted by Benjamini-Hochberg over every principle of the report
 (the principles x groups family: each test already spans the groups), giving
-``group_disparity_q`` (None when the p-value is None).
+``group_disparity_q`` (None when the p-value is None); ``opinion_group_disparity_p``
+is adjusted the same way in a family of its own (``opinion_group_disparity_q``),
+so adding opinion groups leaves the workshop groups' q-values as they were.
+
+Controls: ``controls`` keeps the no-principle run's rows (``principles``, when
+there is such a run) and adds, for every principle, ``flipped_labels`` (the judge
+agreement against the participants' labels with a and b swapped, next to the
+real one) and ``prefer_longer`` (the judge's and the participants' P(prefer
+longer) with their intervals), each with a ``note`` on how to read it.
 
 Drill-down: each principle's ``disagreements`` lists its ``n_disagreements`` items
 (default 5) where the judge and the participants disagree most, ranked by
@@ -46,13 +78,14 @@ principle_flags` on its verdicts (position bias, prompt injection).
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
 import numpy as np
 import pandas as pd
+from django.db.models.functions import Length
 
-from workbench.deliberation.models import Workshop
+from workbench.deliberation.models import Workshop, WorkshopAnalysis
 from workbench.judging import metrics
 from workbench.judging.models import (
     ComparisonItem,
@@ -65,7 +98,13 @@ from workbench.judging.models import (
 )
 from workbench.judging.services.flags import principle_flags
 
-__all__ = ["DESIGN_KEYS", "FIGURE_KEYS", "disagreements", "encoding_gap_report"]
+__all__ = [
+    "DESIGN_KEYS",
+    "FIGURE_KEYS",
+    "disagreements",
+    "encoding_gap_report",
+    "pair_frame",
+]
 
 BASELINE_KIND: Final = "similarity baseline, not an LLM"
 LLM_KIND: Final = "LLM"
@@ -100,6 +139,14 @@ DESIGN_KEYS: Final = (
 
 LABEL_COLUMNS: Final = ["item", "rater", "group", "label"]
 VERDICT_COLUMNS: Final = ["item", "label_ab", "label_ba", "p_a_ab", "p_a_ba"]
+PAIR_COLUMNS: Final = [
+    "item",
+    "prompt",
+    "response_a",
+    "response_b",
+    "length_a",
+    "length_b",
+]
 DECISIVE: Final = frozenset({"a", "b", "tie"})
 PROMPT_CHARS: Final = 300
 LABEL_ORDER: Final = ("a", "b", "tie", "na")
@@ -122,7 +169,10 @@ def encoding_gap_report(
     no such run the principles of all the workshop's items are reported with the
     human figures only (judge figures None) and a ``message``; with no items the
     list is empty. The random draws derive from ``rng_seed`` (see
-    ``principle_report``), so a report is reproducible. Six queries at most.
+    ``principle_report``), so a report is reproducible. Seven queries at most:
+    the run (when not given), the items with their responses' lengths, the
+    labels, the run's verdicts, the control run and its verdicts, and the
+    opinion groups of the latest opinion analysis.
     """
     if run is None:
         run = (
@@ -145,16 +195,26 @@ def encoding_gap_report(
             comparison_set_id=run.comparison_set_id
         )
     items = list(
-        items_qs.select_related("principle_version__principle", "prompt").order_by("id")
+        items_qs.select_related("principle_version__principle", "prompt")
+        .annotate(
+            length_a=Length("response_a__text"), length_b=Length("response_b__text")
+        )
+        .order_by("id")
     )
-    rows_with_reasons = list(
+    rows = list(
         HumanJudgment.objects.filter(item__in=[i.pk for i in items])
         .order_by("item_id", "participant_id")
         .values_list(
-            "item_id", "participant_id", "participant__group__name", "label", "reason"
+            "item_id",
+            "participant_id",
+            "participant__group__name",
+            "label",
+            "reason",
+            "participant__external_id",
         )
     )
-    judgments = [row[:4] for row in rows_with_reasons]
+    rows_with_reasons = [row[:5] for row in rows]
+    judgments = [row[:4] for row in rows]
     verdicts = verdict_frame(_verdict_rows(run)) if run is not None else None
 
     control_run = _control_run(run)
@@ -170,6 +230,8 @@ def encoding_gap_report(
     for item in items:
         items_by_version[item.principle_version_id].append(item)
 
+    opinion, opinion_groups = _opinion_groups(workshop, rows)
+
     principles: list[dict[str, Any]] = []
     controls: list[dict[str, Any]] = []
     for version_id, version_items in items_by_version.items():
@@ -180,6 +242,8 @@ def encoding_gap_report(
         report = metrics.principle_report(
             labels,
             own,
+            pairs=pair_frame(version_items),
+            opinion_groups=opinion_groups,
             rng_seed=rng_seed,
             n_resamples=n_resamples,
             n_permutations=n_permutations,
@@ -211,21 +275,31 @@ def encoding_gap_report(
                 }
             )
 
-    _, q_values = metrics.benjamini_hochberg(
-        [p["group_disparity_p"] for p in principles], alpha=alpha
-    )
-    for entry, q in zip(principles, q_values, strict=True):
-        entry["group_disparity_q"] = q
+    for key in ("group_disparity", "opinion_group_disparity"):
+        _, q_values = metrics.benjamini_hochberg(
+            [p[f"{key}_p"] for p in principles], alpha=alpha
+        )
+        for entry, q in zip(principles, q_values, strict=True):
+            entry[f"{key}_q"] = q
 
     out: dict[str, Any] = {
         "workshop": workshop.slug,
         "run": _run_json(run),
         "judge": _judge_json(run),
+        "opinion_groups": opinion,
         "principles": principles,
-        "controls": _controls_json(control_run, controls),
+        "controls": _controls_json(control_run, controls)
+        | {
+            "flipped_labels": _flipped_json(principles),
+            "prefer_longer": _prefer_longer_json(principles),
+        },
         "multiple_testing": {
             "method": "benjamini-hochberg",
             "family": "group_disparity_p of every principle (principles x groups)",
+            "opinion_family": (
+                "opinion_group_disparity_p of every principle (principles x "
+                "opinion groups), adjusted apart from the workshop groups"
+            ),
             "alpha": alpha,
         },
         "verdict_mapping": (
@@ -241,6 +315,79 @@ def encoding_gap_report(
 
 
 # --- frames ------------------------------------------------------------------------
+
+
+def pair_frame(items: Iterable[ComparisonItem]) -> pd.DataFrame:
+    """The metrics' items frame: prompt and response ids and the responses' lengths
+    in characters (``length_a`` / ``length_b``, annotated on the items' query)."""
+    return pd.DataFrame(
+        [
+            (
+                item.pk,
+                item.prompt_id,
+                item.response_a_id,
+                item.response_b_id,
+                getattr(item, "length_a", None),
+                getattr(item, "length_b", None),
+            )
+            for item in items
+        ],
+        columns=PAIR_COLUMNS,
+    )
+
+
+def _opinion_groups(
+    workshop: Workshop, rows: Iterable[tuple[Any, ...]]
+) -> tuple[dict[str, Any], dict[int, str]]:
+    """The opinion groups of the raters in ``rows`` from the workshop's latest
+    successful opinion analysis (participant pk -> opinion group id), and what
+    the report says about it. Only the analysis's participants map is read.
+
+    The analysis keys a participant by its external id, or str(pk) without one
+    (services/analysis.py); a participant it does not list, or lists in no group,
+    is left out of every opinion group.
+    """
+    latest = (
+        WorkshopAnalysis.objects.filter(workshop=workshop, error="")
+        .order_by("-computed_at", "-id")
+        .values_list("pk", "computed_at", "result__status", "result__participants")
+        .first()
+    )
+    if latest is None:
+        return {
+            "analysis": None,
+            "computed_at": None,
+            "note": (
+                "No successful opinion analysis of this workshop yet (it runs after "
+                "votes, or with manage.py analyze): there are no opinion groups."
+            ),
+        }, {}
+    pk, computed_at, status, participants = latest
+    participants = participants if isinstance(participants, dict) else {}
+    mapping: dict[int, str] = {}
+    for row in rows:
+        participant, external = row[1], row[5]
+        group = participants.get(external or str(participant))
+        if group is not None:
+            mapping[participant] = str(group)
+    sizes = Counter(mapping.values())
+    note = (
+        f"Opinion groups of analysis {pk}; raters it does not place in a group "
+        "are left out of every opinion group."
+    )
+    if not sizes:
+        note = (
+            f"Analysis {pk} (status {status}) places none of these raters in an "
+            "opinion group."
+        )
+    return {
+        "analysis": pk,
+        "computed_at": computed_at.isoformat(),
+        "status": status,
+        "n_raters_grouped": len(mapping),
+        "groups": {g: sizes[g] for g in sorted(sizes)},
+        "note": note,
+    }, mapping
 
 
 def _verdict_rows(run: JudgeRun) -> list[tuple[Any, ...]]:
@@ -453,8 +600,49 @@ def _controls_json(
     }
 
 
+def _flipped_json(principles: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "principles": [
+            {
+                "external_id": p["external_id"],
+                "version": p["version"],
+                "judge_agreement": p["judge_agreement"],
+                "judge_agreement_flipped": p["judge_agreement_flipped"],
+            }
+            for p in principles
+        ],
+        "note": (
+            "judge_agreement against the participants' labels with a and b swapped "
+            "(ties and 'does not apply' unchanged), next to the real one. A judge "
+            "that follows the participants' reading of the principle falls to near "
+            "zero; one whose agreement barely moves is not tracking their "
+            "distinctions."
+        ),
+    }
+
+
+def _prefer_longer_json(principles: list[dict[str, Any]]) -> dict[str, Any]:
+    rows = []
+    for p in principles:
+        row = {"external_id": p["external_id"], "version": p["version"]}
+        for who in ("judge", "humans"):
+            key = f"prefer_longer_{who}"
+            row[key] = p[key]
+            row[f"{key}_ci"] = p["ci"].get(key)
+        rows.append(row)
+    return {
+        "principles": rows,
+        "note": (
+            "Share of decisive (a or b) choices that pick the longer response, by "
+            "characters, over items whose responses differ in length; Wilson 95% "
+            "intervals. 0.5 is no length preference; a judge far above the "
+            "participants rewards length, not the principle."
+        ),
+    }
+
+
 def _message(
-    run: JudgeRun | None, items: list[ComparisonItem], judgments: list[Any]
+    run: JudgeRun | None, items: Sequence[ComparisonItem], judgments: list[Any]
 ) -> str:
     parts = []
     if run is None:

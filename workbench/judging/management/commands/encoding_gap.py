@@ -17,6 +17,7 @@ TABLE_FIGURES = (
     ("gap", "gap"),
     ("normalized_agreement", "NA"),
     ("kappa", "kappa"),
+    ("ac1", "AC1"),
     ("js_distance", "JS"),
 )
 
@@ -79,6 +80,14 @@ class Command(BaseCommand):
             )
         if report.get("message"):
             self.stdout.write(report["message"])
+        opinion = report["opinion_groups"]
+        if opinion["analysis"] is not None:
+            self.stdout.write(
+                f"Opinion groups: analysis {opinion['analysis']} of "
+                f"{opinion['computed_at']}"
+            )
+        else:
+            self.stdout.write(opinion["note"])
         header = ["principle", "items", "labels", *(s for _, s in TABLE_FIGURES)]
         header += ["best group", "q"]
         rows = [header]
@@ -94,10 +103,14 @@ class Command(BaseCommand):
                     _fmt(p["group_disparity_q"]),
                 ]
             )
-            for group, figures in p["per_group"].items():
+            groups = [(f"  {g}", f) for g, f in p["per_group"].items()]
+            groups += [
+                (f"  opinion group {g}", f) for g, f in p["per_opinion_group"].items()
+            ]
+            for name, figures in groups:
                 rows.append(
                     [
-                        f"  {group}",
+                        name,
                         str(figures["n_items"]),
                         str(figures["n_human_labels"]),
                         *(_fmt(figures.get(k)) for k, _ in TABLE_FIGURES),
@@ -124,3 +137,17 @@ class Command(BaseCommand):
                 )
         else:
             self.stdout.write(controls["note"])
+        self.stdout.write("Flipped labels (judge agreement) and P(prefer longer):")
+        lengths = {
+            (c["external_id"], c["version"]): c
+            for c in controls["prefer_longer"]["principles"]
+        }
+        for c in controls["flipped_labels"]["principles"]:
+            length = lengths[(c["external_id"], c["version"])]
+            self.stdout.write(
+                f"  {c['external_id']} v{c['version']}: "
+                f"{_fmt(c['judge_agreement'])} real, "
+                f"{_fmt(c['judge_agreement_flipped'])} flipped; longer preferred by "
+                f"the judge {_fmt(length['prefer_longer_judge'])}, "
+                f"participants {_fmt(length['prefer_longer_humans'])}"
+            )
