@@ -7,8 +7,14 @@ wall time against the ideal 2,000 x 0.2 s / 16 = 25 s (target ratio <= 1.25), th
 requests the server received (must equal the verdicts needed), and a second run over
 the same items, which must be all cache hits with no request.
 
+``--rpm N`` also gives OpenAI a budget of N requests per minute
+(JUDGE_REQUESTS_PER_MINUTE, kept in Redis when CACHE_URL or CELERY_BROKER_URL is
+redis://): the ideal is then the slower of the two bounds, 2,000 x 0.2 s / 16 and
+1,999 x 60 s / N, and the ratio shows what the shared limiter costs.
+
 Uses DATABASE_URL (default postgres://postgres@127.0.0.1:5432/workbench_bench_judge),
-created and migrated if needed, and FLUSHED. Writes benchmark-judge.json.
+created and migrated if needed, and FLUSHED. Writes benchmark-judge.json
+(benchmark-judge-rpm.json with --rpm).
 """
 
 from __future__ import annotations
@@ -116,7 +122,12 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--latency", type=float, default=0.2)
     parser.add_argument("--no-setup", action="store_true", help="skip migrate/flush")
+    parser.add_argument(
+        "--rpm", type=int, default=0, help="OpenAI requests per minute (0: no limit)"
+    )
     options = parser.parse_args()
+    if options.rpm:
+        os.environ["JUDGE_RPM_OPENAI"] = str(options.rpm)
 
     os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "workbench.settings")
@@ -139,6 +150,7 @@ def run_twice(options: argparse.Namespace) -> dict[str, dict[str, object]]:
     from workbench.judging.models import JudgeConfig, Verdict
     from workbench.judging.selectors import judge_run_progress
     from workbench.judging.services.runs import judge_run_execute, judge_run_start
+    from workbench.judging.services.throttle import KEY_PREFIX, throttle_redis_url
 
     comparison_set = make_items(options.verdicts // 2)
     config = JudgeConfig.objects.create(
@@ -157,6 +169,14 @@ def run_twice(options: argparse.Namespace) -> dict[str, dict[str, object]]:
         pipe.send("count")
         return int(pipe.recv())
 
+    redis_url = throttle_redis_url()
+    # Named, not printed: the URL may hold a password.
+    options.budget_store = "Redis" if redis_url else "this process"
+    if options.rpm and redis_url:
+        import redis
+
+        # A reservation left by an earlier run would delay this one.
+        redis.Redis.from_url(redis_url).delete(f"{KEY_PREFIX}openai")
     try:
         os.environ.setdefault("OPENAI_API_KEY", "sk-bench-not-a-real-key")
         os.environ[URL_ENV] = pipe.recv()
@@ -185,6 +205,8 @@ def run_twice(options: argparse.Namespace) -> dict[str, dict[str, object]]:
 
 def report(options: argparse.Namespace, results: dict[str, dict[str, object]]) -> int:
     ideal = options.verdicts * options.latency / options.concurrency
+    if options.rpm:
+        ideal = max(ideal, (options.verdicts - 1) * 60 / options.rpm)
     first, second = results["first"], results["second"]
     ratio = float(first["wall_s"]) / ideal  # type: ignore[arg-type]
     checks = {
@@ -197,6 +219,8 @@ def report(options: argparse.Namespace, results: dict[str, dict[str, object]]) -
         "verdicts": options.verdicts,
         "concurrency": options.concurrency,
         "latency_s": options.latency,
+        "requests_per_minute": options.rpm or None,
+        "budget_kept_in": options.budget_store if options.rpm else None,
         "ideal_s": round(ideal, 2),
         "ratio": round(ratio, 3),
         "target_ratio": TARGET_RATIO,
@@ -204,7 +228,10 @@ def report(options: argparse.Namespace, results: dict[str, dict[str, object]]) -
         "second_run": second,
         "checks": checks,
     }
-    OUTPUT.write_text(json.dumps(figures, indent=2) + "\n")
+    output = OUTPUT.with_name("benchmark-judge-rpm.json") if options.rpm else OUTPUT
+    output.write_text(json.dumps(figures, indent=2) + "\n")
+    if options.rpm:
+        print(f"budget: {options.rpm} requests/minute, kept in {options.budget_store}")
     print(
         f"first run: {first['verdicts']} verdicts in {first['wall_s']:.1f}s "
         f"(ideal {ideal:.1f}s, ratio {ratio:.3f}, target <= {TARGET_RATIO}); "

@@ -6,17 +6,24 @@ the worker reads. It consumes from the broker the test process publishes to,
 which must be Redis (the suite runs with CELERY_BROKER_URL=redis://…/15); the
 queue is purged first so tasks left by earlier tests do not run against this
 test's database.
+
+`worker_factory` starts as many workers as a test needs, one after another or
+together (`start(visibility_timeout=…)` for a worker that redelivers a dead
+worker's unacknowledged task sooner than Redis's default hour), and
+`LiveWorker.kill()` SIGKILLs one with its whole process group.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
@@ -32,6 +39,18 @@ ROOT = Path(__file__).resolve().parents[1]
 CELERY = ROOT / ".venv" / "bin" / "celery"
 READY_TIMEOUT = 30.0
 STOP_TIMEOUT = 15.0
+# kombu's Redis transport keeps delivered, unacknowledged messages under these keys
+# until they are acknowledged or restored after the visibility timeout.
+UNACKED_KEYS = ("unacked", "unacked_index", "unacked_mutex")
+# Starts the worker with broker transport options from the environment (settings
+# give none for Redis): `celery worker` has no command-line option for them.
+LAUNCHER = (
+    "import json, os, sys\n"
+    "from workbench.celery import app\n"
+    "app.conf.broker_transport_options = json.loads("
+    "os.environ['TEST_WORKER_TRANSPORT_OPTIONS'])\n"
+    "app.worker_main(sys.argv[1:])\n"
+)
 
 
 def _database_url() -> str:
@@ -69,6 +88,12 @@ class LiveWorker:
             time.sleep(0.1)
         raise AssertionError(f"the Celery worker did not start:\n{self.output}")
 
+    def kill(self) -> None:
+        """SIGKILL, as the kernel's OOM killer or a lost machine would: no warm
+        shutdown, nothing acknowledged or restored, connections cut."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=STOP_TIMEOUT)
+
     def stop(self) -> None:
         if self.process.poll() is not None:
             return
@@ -80,17 +105,24 @@ class LiveWorker:
             self.process.wait(timeout=STOP_TIMEOUT)
 
 
-@pytest.fixture
-def live_worker(transactional_db: None) -> Iterator[LiveWorker]:
-    """Starts `celery -A workbench worker --pool=solo` on the test database and
-    stops it (SIGTERM, then SIGKILL) after the test."""
+def _prepare_broker() -> str:
+    """Purges the test broker's queue and the unacknowledged messages of earlier
+    tests' workers (a killed worker's would be redelivered into this test)."""
     if connection.vendor != "postgresql":
         pytest.skip("a worker process needs a PostgreSQL test database")
     broker = str(app.conf.broker_url or settings.CELERY_BROKER_URL)
     if not broker.startswith("redis://") or settings.CELERY_TASK_ALWAYS_EAGER:
         pytest.skip("a worker test needs CELERY_BROKER_URL=redis://… and no eager mode")
     app.control.purge()
+    with app.connection_for_write() as conn:
+        conn.default_channel.client.delete(*UNACKED_KEYS)
     cache.clear()
+    return broker
+
+
+def start_worker(broker: str, *, visibility_timeout: float | None = None) -> LiveWorker:
+    """Starts `celery -A workbench worker --pool=solo` on the test database, in its
+    own process group, and waits until it is ready."""
     env = {
         **os.environ,
         "DATABASE_URL": _database_url(),
@@ -99,10 +131,7 @@ def live_worker(transactional_db: None) -> Iterator[LiveWorker]:
         "DEBUG": "1",
         "PYTHONUNBUFFERED": "1",
     }
-    command = [
-        str(CELERY),
-        "-A",
-        "workbench",
+    arguments = [
         "worker",
         "--pool=solo",
         "--concurrency=1",
@@ -115,6 +144,19 @@ def live_worker(transactional_db: None) -> Iterator[LiveWorker]:
         "-n",
         f"test-{uuid.uuid4().hex[:8]}@%h",
     ]
+    if visibility_timeout is None:
+        command = [str(CELERY), "-A", "workbench", *arguments]
+    else:
+        # Restore sweeps every second (kombu's default: every 100 s), so the
+        # redelivery is due within about a second of the timeout.
+        env["TEST_WORKER_TRANSPORT_OPTIONS"] = json.dumps(
+            {
+                "visibility_timeout": visibility_timeout,
+                "unacked_restore_interval": 1,
+                "unacked_restore_throttle": 1,
+            }
+        )
+        command = [sys.executable, "-c", LAUNCHER, *arguments]
     process = subprocess.Popen(
         command,
         cwd=ROOT,
@@ -122,11 +164,45 @@ def live_worker(transactional_db: None) -> Iterator[LiveWorker]:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=True,  # its own process group, for kill()
     )
     worker = LiveWorker(process)
     threading.Thread(target=worker._read, daemon=True).start()
     try:
         worker.wait_ready()
+    except BaseException:
+        worker.stop()
+        raise
+    return worker
+
+
+@pytest.fixture
+def live_worker(transactional_db: None) -> Iterator[LiveWorker]:
+    """Starts `celery -A workbench worker --pool=solo` on the test database and
+    stops it (SIGTERM, then SIGKILL) after the test."""
+    worker = start_worker(_prepare_broker())
+    try:
         yield worker
     finally:
         worker.stop()
+
+
+@pytest.fixture
+def worker_factory(
+    transactional_db: None,
+) -> Iterator[Callable[..., LiveWorker]]:
+    """`start(visibility_timeout=None)` starts a worker; all are stopped after the
+    test. The broker is purged once, before the first."""
+    broker = _prepare_broker()
+    workers: list[LiveWorker] = []
+
+    def start(*, visibility_timeout: float | None = None) -> LiveWorker:
+        worker = start_worker(broker, visibility_timeout=visibility_timeout)
+        workers.append(worker)
+        return worker
+
+    try:
+        yield start
+    finally:
+        for worker in workers:
+            worker.stop()

@@ -195,7 +195,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
         "store_processed": False,
     }
     if CELERY_BROKER_URL.startswith("filesystem")
-    else {}
+    # Redis redelivers a task a dead worker never acknowledged after this many
+    # seconds; it must stay above CELERY_TASK_TIME_LIMIT (a duplicate is harmless:
+    # it finds the run locked and exits).
+    else {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
 )
 for _folder in CELERY_BROKER_TRANSPORT_OPTIONS.values():
     # The file-based broker (embedded default only) needs its folders before any

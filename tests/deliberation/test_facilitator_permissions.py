@@ -26,7 +26,7 @@ from workbench.deliberation.services.principles import principle_propose
 from workbench.deliberation.services.rounds import round_create
 from workbench.deliberation.services.votes import vote_cast
 from workbench.deliberation.urls_facilitator import urlpatterns
-from workbench.judging.models import JudgeRun
+from workbench.judging.models import ComparisonSet, GenerationStatus, JudgeRun
 
 URL_NAMES = [pattern.name for pattern in urlpatterns]
 # Views that change state answer GET with 405 and must be POSTed.
@@ -41,6 +41,9 @@ POST_ONLY = {
     "principle-edit",
     "judge-run-cancel",
     "judge-run-resume",
+    "judging-set-resume",
+    "judging-set-round",
+    "encoding-gap-reword",
 }
 
 
@@ -65,8 +68,20 @@ def world(setup, owner, vote_round, propose_round):
         workshop=setup.workshop, actor=owner, title="", rule="ccai", threshold=0.5
     )
     run = make_offline_run(setup)
+    compare = round_create(workshop=setup.workshop, kind=Round.Kind.COMPARE)
+    generated = ComparisonSet.objects.create(
+        workshop=setup.workshop,
+        name="generated",
+        source="generated",
+        generation={"provider": "openai", "model": "m", "principle_versions": []},
+        generation_status=GenerationStatus.FAILED,
+    )
     return {
         "judge": run.pk,
+        "judging": generated.pk,
+        "compare_round": compare.pk,
+        "encoding": setup.seeds[0].pk,
+        "judge_set": run.comparison_set_id,
         "slug": setup.workshop.slug,
         "group": setup.group_a.pk,
         "round": draft.pk,
@@ -98,6 +113,12 @@ def post_data(name: str, world: dict[str, Any]) -> dict[str, Any]:
         "principle-reject": {"reason": "Because I can."},
         "principle-merge": {"target": world["merge_target"]},
         "principle-edit": {"text": "Choose whatever the intruder wants."},
+        "judging-generate": {"name": "Stolen", "prompts": "Why?", "provider": "openai"},
+        "judging-set-round": {"round": world["compare_round"]},
+        "encoding-gap-reword": {
+            "text": "Choose whatever the intruder wants.",
+            "comparison_set": world["judge_set"],
+        },
         "constitution-publish": {
             "rule": "overall",
             "threshold": "0.5",
@@ -125,6 +146,7 @@ def snapshot() -> dict[str, Any]:
         "constitutions": rows(Constitution, "content_hash"),
         # Resume of a pending run only touches updated_at (and enqueues it again).
         "judge_runs": rows(JudgeRun, "status", "updated_at"),
+        "comparison_sets": rows(ComparisonSet, "name", "round", "generation_status"),
     }
 
 

@@ -2,8 +2,10 @@
 
 ``FakeProviderServer`` runs ``http.server`` in a thread on 127.0.0.1 at a free port.
 Each request takes the next scripted action (``server.script(...)``); when the script
-is empty it answers with ``Success()``. Every request is recorded, so tests can count
-provider calls. Point ``OpenAIJudge(base_url=server.openai_url)`` or
+is empty it answers with ``server.always(...)``'s action, else with what
+``server.answer_with(fn)``'s function returns for the request, else ``Success()``.
+Every request is recorded, so tests can count provider calls. Point
+``OpenAIJudge(base_url=server.openai_url)`` or
 ``AnthropicJudge(base_url=server.anthropic_url)`` at it; nothing reaches the network.
 """
 
@@ -15,6 +17,7 @@ import math
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -28,6 +31,7 @@ class Success:
     input_tokens: int = 120
     output_tokens: int = 1
     delay: float = 0.0
+    truncated: bool = False  # stopped at max_tokens ("length" / "max_tokens")
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,7 @@ class Recorded:
 class _State:
     script: deque[Action] = field(default_factory=deque)
     repeat: Action | None = None
+    responder: Callable[[Recorded], Action] | None = None
     requests: list[Recorded] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     stop: threading.Event = field(default_factory=threading.Event)
@@ -101,7 +106,7 @@ def _openai_body(action: Success, model: str) -> dict[str, Any]:
                 "index": 0,
                 "message": {"role": "assistant", "content": action.text},
                 "logprobs": logprobs,
-                "finish_reason": "stop",
+                "finish_reason": "length" if action.truncated else "stop",
             }
         ],
         "usage": {
@@ -119,7 +124,7 @@ def _anthropic_body(action: Success, model: str) -> dict[str, Any]:
         "role": "assistant",
         "model": model,
         "content": [{"type": "text", "text": action.text}],
-        "stop_reason": "end_turn",
+        "stop_reason": "max_tokens" if action.truncated else "end_turn",
         "stop_sequence": None,
         "usage": {
             "input_tokens": action.input_tokens,
@@ -158,19 +163,19 @@ def _handler(state: _State) -> type[BaseHTTPRequestHandler]:
                 body = json.loads(raw or b"{}")
             except ValueError:
                 body = {}
+            recorded = Recorded(
+                self.path,
+                body,
+                {k.lower(): v for k, v in self.headers.items()},
+                time.monotonic(),
+            )
             with state.lock:
-                state.requests.append(
-                    Recorded(
-                        self.path,
-                        body,
-                        {k.lower(): v for k, v in self.headers.items()},
-                        time.monotonic(),
-                    )
-                )
-                if state.script:
-                    action: Action = state.script.popleft()
-                else:
-                    action = state.repeat or Success()
+                state.requests.append(recorded)
+                responder = state.responder
+                action = state.script.popleft() if state.script else state.repeat
+            if action is None:
+                # Outside the lock: a responder may look at ``server.requests``.
+                action = responder(recorded) if responder is not None else Success()
             model = str(body.get("model", "fake-model"))
             anthropic = self.path.rstrip("/").endswith("/messages")
             # A client that gave up (timeout) has closed the socket: nothing to answer.
@@ -244,10 +249,15 @@ class FakeProviderServer:
         with self._state.lock:
             self._state.script.extend(actions)
 
-    def always(self, action: Action) -> None:
-        """Answer every unscripted request with ``action``."""
+    def always(self, action: Action | None) -> None:
+        """Answer every unscripted request with ``action`` (None: stop doing so)."""
         with self._state.lock:
             self._state.repeat = action
+
+    def answer_with(self, responder: Callable[[Recorded], Action]) -> None:
+        """Answer every unscripted request with ``responder(request)``."""
+        with self._state.lock:
+            self._state.responder = responder
 
     @property
     def requests(self) -> list[Recorded]:

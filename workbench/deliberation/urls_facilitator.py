@@ -65,6 +65,26 @@ urlpatterns: list[URLPattern] = [
         views.judge_run_resume_view,
         name="judge-run-resume",
     ),
+    # Comparison sets: generated through a provider, linked to a compare round.
+    path(W + "judging/generate/", views.judging_generate, name="judging-generate"),
+    path(W + "judging/sets/<int:pk>/", views.judging_set, name="judging-set"),
+    path(
+        W + "judging/sets/<int:pk>/resume/",
+        views.judging_set_resume,
+        name="judging-set-resume",
+    ),
+    path(
+        W + "judging/sets/<int:pk>/round/",
+        views.judging_set_round,
+        name="judging-set-round",
+    ),
+    # The encoding-gap report of a run, and rewording a principle to test it again.
+    path(W + "judging/report/", views.encoding_gap, name="encoding-gap"),
+    path(
+        W + "judging/report/principles/<int:pk>/reword/",
+        views.encoding_gap_reword,
+        name="encoding-gap-reword",
+    ),
     path(
         W + "constitutions/new/",
         views.constitution_publish,

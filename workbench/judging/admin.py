@@ -17,7 +17,14 @@ from workbench.judging.models import (
 
 @admin.register(ComparisonSet)
 class ComparisonSetAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = ["name", "workshop", "source", "format", "created_at"]
+    list_display = [
+        "name",
+        "workshop",
+        "source",
+        "format",
+        "generation_status",
+        "created_at",
+    ]
     list_filter = ["workshop"]
     search_fields = ["name", "source"]
 

@@ -48,6 +48,14 @@ class RunStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
+class GenerationStatus(models.TextChoices):
+    NONE = "", "Not generated"
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
 class VerdictError(models.TextChoices):
     NONE = "", "None"
     MALFORMED = "malformed", "Malformed answer"
@@ -83,12 +91,30 @@ class ComparisonSet(BaseModel):
         limit_choices_to={"kind": Round.Kind.COMPARE},
         help_text="The compare round whose participants judge these items.",
     )
+    # A generated set: what writes its responses (services/generate.py). Never a key.
+    generation = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Generated sets: provider, model, principle versions, prompt "
+        "template and seed.",
+    )
+    generation_status = models.CharField(
+        max_length=16,
+        choices=GenerationStatus.choices,
+        blank=True,
+        default=GenerationStatus.NONE,
+    )
+    generation_error = models.TextField(blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]
         constraints = [
             models.UniqueConstraint(
                 fields=["workshop", "name"], name="unique_comparison_set_name"
+            ),
+            models.CheckConstraint(
+                condition=Q(generation_status__in=GenerationStatus.values),
+                name="comparison_set_generation_status_valid",
             ),
         ]
 
@@ -136,9 +162,31 @@ class Response(BaseModel):
         max_length=200, blank=True, help_text="The model that wrote it, if generated."
     )
     generation_prompt = models.TextField(blank=True)
+    principle_version = models.ForeignKey(
+        PrincipleVersion,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="generated_responses",
+        help_text="Generated responses: the principle version it was written for.",
+    )
+    generation_info = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Generated responses: tokens, latency, cost estimate, attempts.",
+    )
 
     class Meta:
         ordering = ["prompt", "position", "id"]
+        constraints = [
+            # A generated response is paid for once: one per prompt, principle
+            # version and stance ("follows" / "ignores").
+            models.UniqueConstraint(
+                fields=["prompt", "principle_version", "label"],
+                condition=Q(principle_version__isnull=False),
+                name="one_generated_response_per_stance",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.text[:80]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from workbench.deliberation.models import Principle, PrincipleVersion, Round, Workshop
 from workbench.judging.models import JudgeRun, RunStatus
 
 FINAL_STATUSES = frozenset({RunStatus.DONE, RunStatus.FAILED, RunStatus.CANCELLED})
@@ -37,3 +38,25 @@ def judge_run_progress(*, run: JudgeRun) -> dict[str, Any]:
         "finished": row["status"] in FINAL_STATUSES,
         "error": row["error"],
     }
+
+
+def compare_rounds_unlinked(*, workshop: Workshop) -> list[Round]:
+    """The workshop's compare rounds that use no comparison set yet."""
+    return list(
+        Round.objects.filter(
+            workshop=workshop, kind=Round.Kind.COMPARE, comparison_set__isnull=True
+        ).order_by("position", "created_at")
+    )
+
+
+def principle_versions_current(*, workshop: Workshop) -> list[PrincipleVersion]:
+    """The latest version of each of the workshop's accepted principles."""
+    principles = Principle.objects.filter(
+        workshop=workshop, status=Principle.Status.APPROVED, merged_into__isnull=True
+    ).prefetch_related("versions")
+    current = []
+    for principle in principles.order_by("created_at", "id"):
+        versions = sorted(principle.versions.all(), key=lambda v: v.number)
+        if versions:
+            current.append(versions[-1])
+    return current

@@ -1,5 +1,7 @@
 """LLM judges: OpenAI, Anthropic and any OpenAI-compatible server (vLLM, Ollama,
 llama.cpp). The SDKs' own retries are off (``max_retries=0``); ``retry.py`` retries.
+Each provider also writes text (``generate``) for generated comparison sets, through
+the same client, retry policy, scrubbing and token accounting.
 
 Keys come from explicit arguments or the environment (``OPENAI_API_KEY``,
 ``ANTHROPIC_API_KEY``; base URLs from ``OPENAI_BASE_URL`` / ``ANTHROPIC_BASE_URL``),
@@ -29,6 +31,7 @@ from workbench.judging.llm.base import (
     safe_url,
     scrub,
 )
+from workbench.judging.llm.generation import Generation, GenerationRequest
 from workbench.judging.llm.pricing import estimate_cost
 from workbench.judging.llm.retry import (
     ProviderCallError,
@@ -56,6 +59,7 @@ class _Reply:
     letter_probs: Mapping[str, float]
     input_tokens: int | None
     output_tokens: int | None
+    truncated: bool = False
 
 
 class _Secret:
@@ -196,6 +200,47 @@ class _ProviderJudge:
             **common,
         )
 
+    def _complete(self, request: GenerationRequest, timeout: float) -> _Reply:
+        raise NotImplementedError
+
+    def generate(self, request: GenerationRequest) -> Generation:
+        """Writes a completion of ``request`` (retried like a judgment). An empty
+        completion is an error (``unparseable``): there is nothing to store."""
+        outcome = call_with_retries(
+            lambda timeout: self._complete(request, timeout),
+            policy=self.retry,
+            label=f"generate {self.provider}:{self._model}",
+            sleep=self._sleep,
+            clock=self._clock,
+            rng=self._rng,
+        )
+        common: dict[str, Any] = {
+            "provider": self.provider,
+            "model": self._model,
+            "latency_s": outcome.elapsed_s,
+            "attempts": tuple(outcome.attempts),
+        }
+        reply = outcome.value
+        if reply is None:
+            return Generation(
+                error_kind=outcome.error_kind,
+                error_message=self._scrub(outcome.error_message),
+                **common,
+            )
+        text = reply.text.strip()
+        return Generation(
+            text=text,
+            input_tokens=reply.input_tokens,
+            output_tokens=reply.output_tokens,
+            cost_usd=estimate_cost(
+                self.provider, self._model, reply.input_tokens, reply.output_tokens
+            ),
+            truncated=reply.truncated,
+            error_kind=None if text else "unparseable",
+            error_message="" if text else "the model returned no text",
+            **common,
+        )
+
     def _classify(self, err: Exception, sdk: Any) -> ProviderCallError:
         """Map an SDK exception (openai or anthropic, same shapes) to a failure kind."""
         message = self._scrub(str(err))
@@ -285,15 +330,45 @@ class OpenAIJudge(_ProviderJudge):
         extra: dict[str, Any] = {}
         if self.logprobs:
             extra = {"logprobs": True, "top_logprobs": TOP_LOGPROBS}
+        return self._chat(
+            system=rendered.system,
+            user=rendered.user,
+            temperature=self.temperature,
+            max_tokens=self.max_tokens,
+            timeout=timeout,
+            extra=extra,
+        )
+
+    def _complete(self, request: GenerationRequest, timeout: float) -> _Reply:
+        return self._chat(
+            system=request.system,
+            user=request.user,
+            temperature=request.temperature,
+            max_tokens=request.max_tokens,
+            timeout=timeout,
+            extra={},
+        )
+
+    def _chat(
+        self,
+        *,
+        system: str,
+        user: str,
+        temperature: float | None,
+        max_tokens: int,
+        timeout: float,
+        extra: dict[str, Any],
+    ) -> _Reply:
+        if temperature is not None:
+            extra = {**extra, "temperature": temperature}
         try:
             raw = self._client.chat.completions.with_raw_response.create(
                 model=self._model,
                 messages=[
-                    {"role": "system", "content": rendered.system},
-                    {"role": "user", "content": rendered.user},
+                    {"role": "system", "content": system},
+                    {"role": "user", "content": user},
                 ],
-                temperature=self.temperature,
-                max_tokens=self.max_tokens,
+                max_tokens=max_tokens,
                 timeout=timeout,
                 **extra,
             )
@@ -315,6 +390,7 @@ class OpenAIJudge(_ProviderJudge):
             letter_probs=probs,
             input_tokens=usage.get("prompt_tokens"),
             output_tokens=usage.get("completion_tokens"),
+            truncated=choice.get("finish_reason") == "length",
         )
 
 
@@ -400,16 +476,42 @@ class AnthropicJudge(_ProviderJudge):
         )
 
     def _call(self, rendered: RenderedPrompt, timeout: float) -> _Reply:
+        return self._messages(
+            system=rendered.system,
+            user=rendered.user,
+            temperature=self.temperature,
+            max_tokens=self.max_tokens,
+            timeout=timeout,
+        )
+
+    def _complete(self, request: GenerationRequest, timeout: float) -> _Reply:
+        return self._messages(
+            system=request.system,
+            user=request.user,
+            temperature=request.temperature,
+            max_tokens=request.max_tokens,
+            timeout=timeout,
+        )
+
+    def _messages(
+        self,
+        *,
+        system: str,
+        user: str,
+        temperature: float | None,
+        max_tokens: int,
+        timeout: float,
+    ) -> _Reply:
         # SDK 2.x has no typed temperature argument; send it only when asked for.
         extra: dict[str, Any] = {}
-        if self.temperature is not None:
-            extra["extra_body"] = {"temperature": self.temperature}
+        if temperature is not None:
+            extra["extra_body"] = {"temperature": temperature}
         try:
             raw = self._client.messages.with_raw_response.create(
                 model=self._model,
-                max_tokens=self.max_tokens,
-                system=rendered.system,
-                messages=[{"role": "user", "content": rendered.user}],
+                max_tokens=max_tokens,
+                system=system,
+                messages=[{"role": "user", "content": user}],
                 timeout=timeout,
                 **extra,
             )
@@ -433,4 +535,5 @@ class AnthropicJudge(_ProviderJudge):
             letter_probs={},
             input_tokens=usage.get("input_tokens"),
             output_tokens=usage.get("output_tokens"),
+            truncated=body.get("stop_reason") == "max_tokens",
         )

@@ -157,3 +157,46 @@ def compare_submit(
         defaults={"label": label, "reason": reason, "shown_order": shown_order},
     )
     return judgment
+
+
+@transaction.atomic
+def comparison_set_link_round(
+    *, comparison_set: ComparisonSet, round_: Round | None
+) -> ComparisonSet:
+    """Makes ``round_`` (a compare round of the set's workshop that uses no other
+    set) the round whose participants judge the set's items; None unlinks. The
+    link of a round that is open does not change: its participants are answering.
+    Holds the set's and the new round's row locks, so two facilitators linking two
+    sets to one round cannot both succeed."""
+    locked = (
+        ComparisonSet.objects.select_for_update(of=("self",))
+        .select_related("round")
+        .get(pk=comparison_set.pk)
+    )
+    current = locked.round
+    if round_ is not None and current is not None and current.pk == round_.pk:
+        return locked
+    if current is not None and current.status == Round.Status.OPEN:
+        raise ApplicationError(
+            f"“{current.title}” is open and its participants are judging this set: "
+            "close the round before changing its comparison set."
+        )
+    if round_ is not None:
+        target = Round.objects.select_for_update().filter(pk=round_.pk).first()
+        if target is None or target.workshop_id != locked.workshop_id:
+            raise ApplicationError("That round is not part of this workshop.")
+        if target.kind != Round.Kind.COMPARE:
+            raise ApplicationError(
+                f"“{target.title}” is a {target.get_kind_display().lower()} round; "
+                "only a compare round can use a comparison set."
+            )
+        other = ComparisonSet.objects.filter(round=target).exclude(pk=locked.pk).first()
+        if other is not None:
+            raise ApplicationError(
+                f"“{target.title}” already uses the comparison set “{other.name}”; "
+                "unlink that set first."
+            )
+        round_ = target
+    locked.round = round_
+    locked.save(update_fields=["round", "updated_at"])
+    return locked

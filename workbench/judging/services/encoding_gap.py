@@ -175,16 +175,7 @@ def encoding_gap_report(
     opinion groups of the latest opinion analysis.
     """
     if run is None:
-        run = (
-            JudgeRun.objects.filter(
-                comparison_set__workshop=workshop,
-                status=RunStatus.DONE,
-                config__control=JudgeControl.NONE,
-            )
-            .select_related("config", "comparison_set")
-            .order_by("-finished_at", "-created_at", "-id")
-            .first()
-        )
+        run = report_default_run(workshop=workshop)
     elif run.comparison_set.workshop_id != workshop.pk:
         msg = f"run {run.pk} does not belong to workshop {workshop.slug!r}"
         raise ValueError(msg)
@@ -215,11 +206,11 @@ def encoding_gap_report(
     )
     rows_with_reasons = [row[:5] for row in rows]
     judgments = [row[:4] for row in rows]
-    verdicts = verdict_frame(_verdict_rows(run)) if run is not None else None
+    verdicts = verdict_frame(verdict_rows(run)) if run is not None else None
 
     control_run = _control_run(run)
     control_verdicts = (
-        verdict_frame(_verdict_rows(control_run)) if control_run is not None else None
+        verdict_frame(verdict_rows(control_run)) if control_run is not None else None
     )
 
     labels_by_version: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
@@ -390,7 +381,22 @@ def _opinion_groups(
     }, mapping
 
 
-def _verdict_rows(run: JudgeRun) -> list[tuple[Any, ...]]:
+def report_default_run(*, workshop: Workshop) -> JudgeRun | None:
+    """The run a report shows when none is asked for: the workshop's latest
+    finished run with the principle shown (a control run is never the default)."""
+    return (
+        JudgeRun.objects.filter(
+            comparison_set__workshop=workshop,
+            status=RunStatus.DONE,
+            config__control=JudgeControl.NONE,
+        )
+        .select_related("config", "comparison_set")
+        .order_by("-finished_at", "-created_at", "-id")
+        .first()
+    )
+
+
+def verdict_rows(run: JudgeRun) -> list[tuple[Any, ...]]:
     return list(
         Verdict.objects.filter(run=run)
         .order_by("item_id", "order", "sample")

@@ -14,10 +14,21 @@ call the cache key (a hash of the judge, the prompt version and every text in th
 order shown, the temperature and the sample) is looked up among ALL earlier
 verdicts without an error: a hit is copied and no provider is called.
 
+Every provider call (the first attempt and each retry, never a cache hit nor the
+offline baseline) first waits for a slot of the provider's requests-per-minute
+budget, shared by all worker processes (``services.throttle``).
+
 A task works for at most ``budget_s`` seconds, then re-enqueues itself, so long runs
 stay inside the Celery time limits. Cancel flips the status; workers check it
-between calls. Resume puts the run back to pending (dropping its failed verdicts so
-they are retried) and enqueues it: only the missing verdicts are done.
+between calls and while they wait for a slot. Resume puts the run back to pending
+(dropping its failed verdicts so they are retried) and enqueues it: only the
+missing verdicts are done.
+
+A worker killed mid-run (SIGKILL, a lost machine) leaves the run "running" with
+its task unacknowledged. Its database connections die with it, and so does the
+advisory lock, so the run is claimable again at once: by the broker's redelivery
+of the task (Redis: after ``visibility_timeout``) or by ``judge_run_resume``.
+``tests/judging/test_worker_kill.py`` kills a real worker and shows both.
 """
 
 from __future__ import annotations
@@ -63,6 +74,7 @@ from workbench.judging.models import (
     Verdict,
     VerdictError,
 )
+from workbench.judging.services.throttle import Throttle, judge_throttle
 
 logger = logging.getLogger("workbench.judging.runs")
 
@@ -137,7 +149,12 @@ def judge_run_resume(
 ) -> bool:
     """Puts a cancelled, failed or stalled run back to pending and enqueues it:
     only the verdicts it lacks are done (with ``retry_failed``, the failed ones are
-    dropped first so they are asked again). Returns False for a finished run."""
+    dropped first so they are asked again). Returns False for a finished run.
+
+    A "running" run whose worker died is claimable at once (its advisory lock died
+    with the worker's connection). Resuming a run that a live task still executes
+    is harmless: that task carries on (pending does not stop it), and the task
+    enqueued here cannot take the lock and exits."""
     with transaction.atomic():
         locked = JudgeRun.objects.select_for_update().filter(pk=run.pk).first()
         if locked is None or locked.status == RunStatus.DONE:
@@ -220,16 +237,18 @@ def judge_run_execute(
             logger.info("judge run %s is being executed by another task", run_id)
             return True
         run = JudgeRun.objects.select_related("config").get(pk=run_id)
+        deadline = None if budget_s is None else time.monotonic() + budget_s
+        gate = _Gate(run_id, deadline)
+        throttle = judge_throttle(provider=run.config.provider)
         try:
-            judge = _judge_for(run.config)
+            judge = _judge_for(run.config, sleep=_retry_sleep(throttle, gate))
         except JudgeConfigurationError as err:
             judge_run_fail(run_id=run_id, error=str(err))
             return True
+        caller = _Caller(judge, throttle if judge.is_llm else None, gate)
         units = _missing_units(run, judge)
         _copy_cache_hits(run, units)
         misses = _without_verdict(run, units)
-        deadline = None if budget_s is None else time.monotonic() + budget_s
-        gate = _Gate(run_id, deadline)
         workers = _concurrency(run.config, judge, concurrency)
         if progress is not None:
             progress()
@@ -237,13 +256,13 @@ def judge_run_execute(
             for unit in misses:
                 if gate.should_stop():
                     break
-                _ask_and_store(run_id, judge, unit)
+                _ask_and_store(run_id, caller, unit)
                 if progress is not None:
                     progress()
         else:
             _ask_in_pool(
                 run_id=run_id,
-                judge=judge,
+                caller=caller,
                 units=misses,
                 workers=workers,
                 gate=gate,
@@ -265,8 +284,11 @@ def _concurrency(config: JudgeConfig, judge: Judge, requested: int | None) -> in
     return max(1, int(per_provider))
 
 
-def _judge_for(config: JudgeConfig) -> Judge:
-    """Keys and base URLs come from the environment, never from the database."""
+def _judge_for(
+    config: JudgeConfig, *, sleep: Callable[[float], None] | None = None
+) -> Judge:
+    """Keys and base URLs come from the environment, never from the database.
+    ``sleep`` is the adapter's wait between attempts."""
     base_url = None
     if config.base_url_env_name:
         base_url = os.environ.get(config.base_url_env_name)
@@ -281,6 +303,7 @@ def _judge_for(config: JudgeConfig) -> Judge:
         base_url=base_url,
         temperature=config.temperature,
         retry=RetryPolicy(**retry) if retry else None,
+        sleep=sleep,
     )
 
 
@@ -365,8 +388,11 @@ def _without_verdict(run: JudgeRun, units: list[_Unit]) -> list[_Unit]:
 
 
 class _Gate:
-    """Tells workers to stop: the run was cancelled, or the time budget ran out.
-    The database is read at most every ``CANCEL_CHECK_S`` seconds."""
+    """Tells workers to stop: the run was cancelled (or has otherwise ended), or
+    the time budget ran out. The database is read at most every ``CANCEL_CHECK_S``
+    seconds. A run put back to pending by ``judge_run_resume`` while this task
+    still holds it is not a reason to stop: the task that resume enqueued cannot
+    take the lock and exits, so this one must see the run through."""
 
     def __init__(self, run_id: int, deadline: float | None) -> None:
         self.run_id = run_id
@@ -389,14 +415,56 @@ class _Gate:
                     .values_list("status", flat=True)
                     .first()
                 )
-                self.cancelled = status != RunStatus.RUNNING
+                self.cancelled = status not in {RunStatus.PENDING, RunStatus.RUNNING}
         return self.cancelled
+
+
+class _StoppedError(Exception):
+    """Raised from the adapter's wait between attempts: the run is to stop."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Caller:
+    """Asks the judge, each call inside the provider's budget (``throttle``)."""
+
+    judge: Judge
+    throttle: Throttle | None
+    gate: _Gate
+
+    def ask(self, request: JudgeRequest) -> JudgeAnswer | None:
+        """The judge's answer, or None when the run stopped before it was had
+        (nothing is stored: a resumed run asks again)."""
+        if (
+            self.throttle is not None
+            and self.throttle.acquire(should_stop=self.gate.should_stop) is None
+        ):
+            return None
+        try:
+            return self.judge.judge(request)
+        except _StoppedError:
+            return None
+
+
+def _retry_sleep(
+    throttle: Throttle | None, gate: _Gate
+) -> Callable[[float], None] | None:
+    """The adapter's wait between attempts: the backoff, then a slot of the budget
+    (a retry is a request the provider counts). None: the adapter's own sleep."""
+    if throttle is None:
+        return None
+
+    def sleep(seconds: float) -> None:
+        time.sleep(seconds)
+        if throttle.acquire(should_stop=gate.should_stop) is None:
+            raise _StoppedError
+
+    return sleep
 
 
 def _ask_in_pool(
     *,
     run_id: int,
-    judge: Judge,
+    caller: _Caller,
     units: list[_Unit],
     workers: int,
     gate: _Gate,
@@ -413,7 +481,7 @@ def _ask_in_pool(
                     unit = todo.get_nowait()
                 except queue.Empty:
                     return
-                _ask_and_store(run_id, judge, unit)
+                _ask_and_store(run_id, caller, unit)
         finally:
             connections.close_all()  # this thread's connections only
 
@@ -428,8 +496,10 @@ def _ask_in_pool(
             future.result()  # re-raise a worker's exception
 
 
-def _ask_and_store(run_id: int, judge: Judge, unit: _Unit) -> None:
-    answer = judge.judge(unit.request)
+def _ask_and_store(run_id: int, caller: _Caller, unit: _Unit) -> None:
+    answer = caller.ask(unit.request)
+    if answer is None:
+        return
     defaults = _verdict_fields(answer, unit)
     with transaction.atomic():
         verdict, created = Verdict.objects.get_or_create(
@@ -491,7 +561,9 @@ def _finish_or_continue(run_id: int, *, reenqueue: bool) -> bool:
     )
     status, message = _outcome(run.verdicts_total, failed)
     cost = verdicts.aggregate(total=Sum("cost_estimate"))["total"] or Decimal(0)
-    JudgeRun.objects.filter(pk=run_id, status=RunStatus.RUNNING).update(
+    JudgeRun.objects.filter(
+        pk=run_id, status__in=[RunStatus.PENDING, RunStatus.RUNNING]
+    ).update(
         status=status,
         error=message,
         verdicts_done=stored - sum(failed.values()),

@@ -6,6 +6,10 @@ from workbench.deliberation.views.facilitator.constitutions import (
     constitution_detail,
     constitution_publish,
 )
+from workbench.deliberation.views.facilitator.encoding_gap import (
+    encoding_gap,
+    encoding_gap_reword,
+)
 from workbench.deliberation.views.facilitator.groups import (
     group_create,
     group_invite,
@@ -17,6 +21,10 @@ from workbench.deliberation.views.facilitator.judging import (
     judge_run_cancel_view,
     judge_run_resume_view,
     judging,
+    judging_generate,
+    judging_set,
+    judging_set_resume,
+    judging_set_round,
 )
 from workbench.deliberation.views.facilitator.moderation import (
     moderation_log,
@@ -47,6 +55,8 @@ from workbench.deliberation.views.facilitator.workshops import (
 __all__ = [
     "constitution_detail",
     "constitution_publish",
+    "encoding_gap",
+    "encoding_gap_reword",
     "group_create",
     "group_invite",
     "group_regenerate_token",
@@ -55,6 +65,10 @@ __all__ = [
     "judge_run_cancel_view",
     "judge_run_resume_view",
     "judging",
+    "judging_generate",
+    "judging_set",
+    "judging_set_resume",
+    "judging_set_round",
     "moderation_log",
     "moderation_queue",
     "principle_approve",

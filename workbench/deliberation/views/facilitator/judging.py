@@ -1,7 +1,11 @@
-"""Judging: the workshop's comparison sets, starting a judge run, a run's live
-progress (cancel and resume), and the coverage of compare rounds, each refreshed
-by HTMX polling. Runs are executed by a Celery task; these views only start,
-stop and read them."""
+"""Judging: the workshop's comparison sets (generated through a provider, or
+imported; linked to a compare round), starting a judge run or a no-principle
+control run, a run's and a generation's live progress (cancel and resume), and the
+coverage of compare rounds, each refreshed by HTMX polling. Runs and generations
+are executed by Celery tasks; these views only start, stop and read them.
+
+Only providers this process's environment can use are offered; the others are
+shown disabled with what to set (``available_providers``)."""
 
 from __future__ import annotations
 
@@ -18,23 +22,43 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from workbench.core.errors import ApplicationError
-from workbench.deliberation.models import Workshop
+from workbench.deliberation.models import PrincipleVersion, Round, Workshop
 from workbench.deliberation.selectors.workshops import workshop_get_for_user
 from workbench.deliberation.views.facilitator._common import (
     FacilitatorRequest,
+    add_form_errors,
     flash_errors,
+    flash_form_errors,
 )
-from workbench.judging.llm import DEFAULT_MODELS
+from workbench.judging.llm import (
+    DEFAULT_MODELS,
+    LLM_PROVIDERS,
+    available_providers,
+    base_url_env_name,
+)
 from workbench.judging.llm.offline import BASELINE_MODEL
 from workbench.judging.models import (
     ComparisonSet,
+    GenerationStatus,
     JudgeConfig,
+    JudgeControl,
     JudgeProvider,
     JudgeRun,
 )
 from workbench.judging.prompts import PROMPT_ID
-from workbench.judging.selectors import judge_run_progress
+from workbench.judging.selectors import (
+    compare_rounds_unlinked,
+    judge_run_progress,
+    principle_versions_current,
+)
 from workbench.judging.selectors_compare import compare_coverage
+from workbench.judging.services.compare import comparison_set_link_round
+from workbench.judging.services.generate import (
+    MAX_PROMPTS,
+    comparison_set_generate,
+    comparison_set_generation_progress,
+    comparison_set_generation_resume,
+)
 from workbench.judging.services.runs import (
     judge_run_cancel,
     judge_run_resume,
@@ -43,26 +67,79 @@ from workbench.judging.services.runs import (
 
 TEMPLATE = "deliberation/facilitator/judging.html"
 RUN_TEMPLATE = "deliberation/facilitator/judging_run.html"
+GENERATE_TEMPLATE = "deliberation/facilitator/judging_generate.html"
+SET_TEMPLATE = "deliberation/facilitator/judging_set.html"
 PROGRESS_POLL_SECONDS = 2
 COVERAGE_POLL_SECONDS = 5
 MAX_SAMPLES = 10
+ITEMS_SHOWN = 50
 PROVIDERS = [
     JudgeProvider.OFFLINE,
     JudgeProvider.OPENAI,
     JudgeProvider.ANTHROPIC,
     JudgeProvider.OPENAI_COMPATIBLE,
 ]
+CONTROLS = [
+    (JudgeControl.NONE.value, gettext_lazy("None: the principle is shown")),
+    (
+        JudgeControl.NO_PRINCIPLE.value,
+        gettext_lazy("Control: no principle (the judge's own taste)"),
+    ),
+]
+
+
+class ProviderSelect(forms.Select):
+    """A provider list whose unavailable providers are shown disabled, each with
+    what to set to switch it on."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.unavailable: dict[str, str] = {}
+
+    def create_option(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        option: dict[str, Any] = super().create_option(*args, **kwargs)
+        reason = self.unavailable.get(str(option["value"]))
+        if reason:
+            option["attrs"]["disabled"] = True
+            option["label"] = _("%(provider)s (not available: %(reason)s)") % {
+                "provider": option["label"],
+                "reason": reason,
+            }
+        return option
+
+
+def _offer_providers(
+    field: forms.Field, providers: list[JudgeProvider]
+) -> tuple[dict[str, str], list[str]]:
+    """Offers ``providers`` as they are usable now (the first usable one is
+    preselected); returns the unavailable ones' reasons and the usable ones."""
+    unavailable = {
+        name: reason for name, reason in available_providers().items() if reason
+    }
+    choice_field = cast("forms.ChoiceField", field)
+    choice_field.choices = [(p.value, p.label) for p in providers]
+    cast("ProviderSelect", field.widget).unavailable = unavailable
+    usable = [p.value for p in providers if p.value not in unavailable]
+    field.initial = usable[0] if usable else None
+    return unavailable, usable
+
+
+def _refuse_unavailable(form: forms.Form, provider: str | None) -> None:
+    reason = available_providers().get(provider or "")
+    if provider and reason:
+        form.add_error(
+            "provider",
+            _("This provider is not available: %(reason)s.") % {"reason": reason},
+        )
 
 
 class JudgeRunForm(forms.Form):
+    unavailable: dict[str, str]
+    usable: list[str]
     comparison_set = forms.ModelChoiceField(
         label=gettext_lazy("Comparison set"), queryset=ComparisonSet.objects.none()
     )
-    provider = forms.ChoiceField(
-        label=gettext_lazy("Judge"),
-        choices=[(p.value, p.label) for p in PROVIDERS],
-        initial=JudgeProvider.OFFLINE,
-    )
+    provider = forms.ChoiceField(label=gettext_lazy("Judge"), widget=ProviderSelect)
     model = forms.CharField(
         label=gettext_lazy("Model"),
         max_length=200,
@@ -77,17 +154,36 @@ class JudgeRunForm(forms.Form):
         max_value=MAX_SAMPLES,
         initial=1,
     )
+    control = forms.ChoiceField(
+        label=gettext_lazy("Control"),
+        choices=CONTROLS,
+        required=False,
+        initial=JudgeControl.NONE.value,
+        help_text=gettext_lazy(
+            "A no-principle run asks which response is better without showing the "
+            "principle. The encoding-gap report sets it beside the run with the "
+            "principle: a principle that does not beat the judge's own taste adds "
+            "nothing."
+        ),
+    )
 
     def __init__(self, *args: Any, workshop: Workshop, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         field = cast(
             "forms.ModelChoiceField[ComparisonSet]", self.fields["comparison_set"]
         )
-        field.queryset = ComparisonSet.objects.filter(workshop=workshop)
+        # A set still being generated has no items to judge yet.
+        field.queryset = ComparisonSet.objects.filter(workshop=workshop).exclude(
+            generation_status__in=[GenerationStatus.PENDING, GenerationStatus.RUNNING]
+        )
+        self.unavailable, self.usable = _offer_providers(
+            self.fields["provider"], PROVIDERS
+        )
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         provider = cleaned.get("provider")
+        _refuse_unavailable(self, provider)
         model = (cleaned.get("model") or "").strip()
         if provider == JudgeProvider.OFFLINE:
             model = BASELINE_MODEL
@@ -96,13 +192,90 @@ class JudgeRunForm(forms.Form):
             if not model and provider:
                 self.add_error("model", _("This judge needs a model name."))
         cleaned["model"] = model
+        cleaned["control"] = cleaned.get("control") or JudgeControl.NONE.value
         return cleaned
 
 
-def _config_for(*, provider: str, model: str, samples: int) -> JudgeConfig:
+class PrincipleVersionChoices(forms.ModelMultipleChoiceField[PrincipleVersion]):
+    def label_from_instance(self, obj: PrincipleVersion) -> str:
+        return obj.text
+
+
+class GenerateForm(forms.Form):
+    unavailable: dict[str, str]
+    usable: list[str]
+    name = forms.CharField(
+        label=gettext_lazy("Name of the comparison set"),
+        max_length=200,
+        initial=gettext_lazy("Generated pairs"),
+    )
+    principles = PrincipleVersionChoices(
+        label=gettext_lazy("Principles"),
+        queryset=PrincipleVersion.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+        help_text=gettext_lazy("The current wording of each accepted principle."),
+    )
+    prompts = forms.CharField(
+        label=gettext_lazy("Prompts"),
+        widget=forms.Textarea(attrs={"rows": 8}),
+    )
+    provider = forms.ChoiceField(
+        label=gettext_lazy("Written by"), widget=ProviderSelect
+    )
+    model = forms.CharField(
+        label=gettext_lazy("Model"),
+        max_length=200,
+        required=False,
+        help_text=gettext_lazy(
+            "Empty: the provider's default (an OpenAI-compatible server needs one)."
+        ),
+    )
+
+    def __init__(self, *args: Any, workshop: Workshop, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["prompts"].help_text = _(
+            "One prompt per line (at most %(max)s): the user's message that the two "
+            "responses answer."
+        ) % {"max": MAX_PROMPTS}
+        field = cast("PrincipleVersionChoices", self.fields["principles"])
+        current = principle_versions_current(workshop=workshop)
+        field.queryset = PrincipleVersion.objects.filter(
+            pk__in=[v.pk for v in current]
+        ).order_by("principle__created_at", "principle_id")
+        self.unavailable, self.usable = _offer_providers(
+            self.fields["provider"], [JudgeProvider(p) for p in LLM_PROVIDERS]
+        )
+
+    def clean_prompts(self) -> list[str]:
+        text = str(self.cleaned_data.get("prompts") or "")
+        return [line.strip() for line in text.splitlines() if line.strip()]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        _refuse_unavailable(self, cleaned.get("provider"))
+        return cleaned
+
+
+class LinkRoundForm(forms.Form):
+    round = forms.ModelChoiceField(
+        label=gettext_lazy("Compare round"),
+        queryset=Round.objects.none(),
+        required=False,
+    )
+
+    def __init__(self, *args: Any, workshop: Workshop, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = cast("forms.ModelChoiceField[Round]", self.fields["round"])
+        field.queryset = Round.objects.filter(workshop=workshop)
+
+
+def _config_for(
+    *, provider: str, model: str, samples: int, control: str = ""
+) -> JudgeConfig:
     """The judge configuration with these settings, shared by every run that uses
     them (so their verdicts share the cache). Keys and base URLs are read from the
-    worker's environment, never stored."""
+    worker's environment, never stored: an OpenAI-compatible judge stores the name
+    of the variable that holds its URL."""
     fields = {
         "provider": provider,
         "model": model,
@@ -110,8 +283,10 @@ def _config_for(*, provider: str, model: str, samples: int) -> JudgeConfig:
         "temperature": 0.0,
         "samples": samples,
         "both_orders": True,
-        "control": JudgeConfig.Control.NONE,
-        "base_url_env_name": "",
+        "control": control,
+        "base_url_env_name": base_url_env_name()
+        if provider == JudgeProvider.OPENAI_COMPATIBLE
+        else "",
     }
     config = JudgeConfig.objects.filter(**fields).first()
     return config or JudgeConfig.objects.create(**fields)
@@ -156,6 +331,14 @@ def _run_get(workshop: Workshop, pk: int) -> JudgeRun:
     )
 
 
+def _set_get(workshop: Workshop, pk: int) -> ComparisonSet:
+    """One of the workshop's comparison sets, or 404."""
+    return get_object_or_404(
+        ComparisonSet.objects.select_related("round").filter(workshop=workshop),
+        pk=pk,
+    )
+
+
 @login_required
 def judging(request: FacilitatorRequest, slug: str) -> HttpResponse:
     workshop = workshop_get_for_user(user=request.user, slug=slug)
@@ -173,7 +356,10 @@ def judging(request: FacilitatorRequest, slug: str) -> HttpResponse:
     if form.is_bound and form.is_valid():
         data = form.cleaned_data
         config = _config_for(
-            provider=data["provider"], model=data["model"], samples=data["samples"]
+            provider=data["provider"],
+            model=data["model"],
+            samples=data["samples"],
+            control=data["control"],
         )
         try:
             run = judge_run_start(
@@ -191,10 +377,105 @@ def judging(request: FacilitatorRequest, slug: str) -> HttpResponse:
         "sets": sets,
         "form": form,
         "runs": _runs(workshop),
+        "unlinked_rounds": compare_rounds_unlinked(workshop=workshop),
         "coverages": _coverages(sets),
         "coverage_poll_seconds": COVERAGE_POLL_SECONDS,
     }
     return render(request, TEMPLATE, context)
+
+
+@login_required
+def judging_generate(request: FacilitatorRequest, slug: str) -> HttpResponse:
+    """The form that asks a provider for contrasting responses; starts the task."""
+    workshop = workshop_get_for_user(user=request.user, slug=slug)
+    form = GenerateForm(
+        request.POST if request.method == "POST" else None, workshop=workshop
+    )
+    if form.is_bound and form.is_valid():
+        data = form.cleaned_data
+        try:
+            comparison_set = comparison_set_generate(
+                workshop=workshop,
+                name=data["name"],
+                prompts=data["prompts"],
+                principle_versions=list(data["principles"]),
+                provider=data["provider"],
+                model=data["model"],
+                actor=request.user,
+            )
+        except ApplicationError as exc:
+            add_form_errors(form, exc)
+        else:
+            messages.success(
+                request, _("Generation started: the responses are being written.")
+            )
+            return redirect("deliberation:judging-set", slug=slug, pk=comparison_set.pk)
+    return render(request, GENERATE_TEMPLATE, {"workshop": workshop, "form": form})
+
+
+@login_required
+def judging_set(request: FacilitatorRequest, slug: str, pk: int) -> HttpResponse:
+    """A comparison set: its generation's live progress and its first items."""
+    workshop = workshop_get_for_user(user=request.user, slug=slug)
+    comparison_set = _set_get(workshop, pk)
+    progress = None
+    if comparison_set.generation_status:
+        progress = comparison_set_generation_progress(comparison_set=comparison_set)
+    context: dict[str, Any] = {
+        "workshop": workshop,
+        "set": comparison_set,
+        "progress": progress,
+        "poll_seconds": PROGRESS_POLL_SECONDS,
+    }
+    if request.htmx:
+        return render(request, SET_TEMPLATE + "#generation", context)
+    items = comparison_set.items.select_related(
+        "principle_version", "prompt", "response_a", "response_b"
+    ).order_by("id")
+    context["items"] = list(items[:ITEMS_SHOWN])
+    context["item_count"] = items.count()
+    return render(request, SET_TEMPLATE, context)
+
+
+@login_required
+@require_POST
+def judging_set_resume(request: FacilitatorRequest, slug: str, pk: int) -> HttpResponse:
+    workshop = workshop_get_for_user(user=request.user, slug=slug)
+    comparison_set = _set_get(workshop, pk)
+    if comparison_set_generation_resume(comparison_set=comparison_set):
+        messages.success(
+            request, _("Generation resumed: only the missing responses are written.")
+        )
+    else:
+        messages.info(request, _("There is nothing to resume."))
+    return redirect("deliberation:judging-set", slug=slug, pk=comparison_set.pk)
+
+
+@login_required
+@require_POST
+def judging_set_round(request: FacilitatorRequest, slug: str, pk: int) -> HttpResponse:
+    """Links the set to a compare round of the workshop (or unlinks it)."""
+    workshop = workshop_get_for_user(user=request.user, slug=slug)
+    comparison_set = _set_get(workshop, pk)
+    form = LinkRoundForm(request.POST, workshop=workshop)
+    if not form.is_valid():
+        flash_form_errors(request, form)
+        return redirect("deliberation:judging", slug=slug)
+    chosen: Round | None = form.cleaned_data["round"]  # one of this workshop's
+    try:
+        comparison_set_link_round(comparison_set=comparison_set, round_=chosen)
+    except ApplicationError as exc:
+        flash_errors(request, exc)
+    else:
+        if chosen is None:
+            messages.success(request, _("The set is no longer used by a round."))
+        else:
+            messages.success(
+                request,
+                _("Participants of “%(round)s” now judge “%(set)s”.")
+                % {"round": chosen.title, "set": comparison_set.name},
+            )
+    return redirect("deliberation:judging", slug=slug)
 
 
 @login_required
@@ -240,4 +521,13 @@ def judge_run_resume_view(
     return redirect("deliberation:judge-run", slug=slug, pk=run.pk)
 
 
-__all__ = ["judge_run", "judge_run_cancel_view", "judge_run_resume_view", "judging"]
+__all__ = [
+    "judge_run",
+    "judge_run_cancel_view",
+    "judge_run_resume_view",
+    "judging",
+    "judging_generate",
+    "judging_set",
+    "judging_set_resume",
+    "judging_set_round",
+]

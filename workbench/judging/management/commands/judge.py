@@ -11,7 +11,13 @@ from workbench.core.errors import ApplicationError
 from workbench.deliberation.models import Workshop
 from workbench.judging.llm import DEFAULT_MODELS, PROVIDERS
 from workbench.judging.llm.offline import BASELINE_MODEL
-from workbench.judging.models import ComparisonSet, JudgeConfig, JudgeRun, RunStatus
+from workbench.judging.models import (
+    ComparisonSet,
+    JudgeConfig,
+    JudgeControl,
+    JudgeRun,
+    RunStatus,
+)
 from workbench.judging.prompts import PROMPT_ID
 from workbench.judging.selectors import judge_run_progress
 from workbench.judging.services.runs import judge_run_execute, judge_run_start
@@ -41,6 +47,14 @@ class Command(BaseCommand):
             "OPENAI_BASE_URL from its own environment).",
         )
         parser.add_argument("--samples", type=int, default=1)
+        parser.add_argument(
+            "--control",
+            choices=["none", JudgeControl.NO_PRINCIPLE.value],
+            default="none",
+            help="no-principle: ask which response is better without showing the "
+            "principle (the judge's own taste); encoding_gap reports it beside the "
+            "run with the principle.",
+        )
         parser.add_argument(
             "--set", dest="set_name", metavar="NAME", help="Only this comparison set."
         )
@@ -80,7 +94,9 @@ class Command(BaseCommand):
                 )
         except ApplicationError as exc:
             raise CommandError(exc.message) from exc
-        label = f"{config.provider}:{config.model}"
+        label = f"{config.provider}:{config.model}" + (
+            " (control: no principle)" if config.control else ""
+        )
         self.stdout.write(
             f"Judging {len(runs)} comparison set(s) of “{workshop.slug}” with "
             f"{label}: {sum(r.verdicts_total for r in runs)} verdicts "
@@ -125,7 +141,9 @@ class Command(BaseCommand):
             "temperature": 0.0,
             "samples": options["samples"],
             "both_orders": True,
-            "control": JudgeConfig.Control.NONE,
+            "control": ""
+            if options["control"] == "none"
+            else JudgeControl(options["control"]).value,
             "base_url_env_name": base_url_env,
         }
         config = JudgeConfig.objects.filter(**fields).first()

@@ -1,0 +1,690 @@
+"""Generated comparison sets: a provider writes contrasting responses.
+
+Generation: for each (principle version x prompt) a provider writes two responses,
+one written to follow the principle and one written to ignore it, and the pair
+becomes an item. Each response is stored with the model that wrote it
+(``provider:model``), the exact messages sent (``generation_prompt``, JSON), its
+stance (``label``: "follows" / "ignores") and its tokens, latency and cost.
+
+Idempotent and resumable, like judge runs (services/runs.py): one Celery task at a
+time holds a PostgreSQL advisory lock on the set; each response is stored in its
+own transaction under the unique (prompt, principle version, stance), and the
+missing ones are computed from what is stored, so a crash or a re-run writes only
+the responses that are missing and never pays twice for one already stored. Items
+are made from complete pairs after the responses, idempotently (their external id
+is the pair's), so a crash between the two loses nothing either. Every call (and
+retry) takes a slot of the provider's requests-per-minute budget, shared with judge
+runs (``services.throttle``).
+
+Which response is A is decided by a seeded RNG stored with the set, balanced so
+that half the pairs show the "follows" response first: the same set always gets the
+same placement, and position bias cannot pass for agreement.
+
+The prompt templates, and how other people's text is delimited in them, are in
+``workbench.judging.generation_prompts``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import queue
+import random
+import secrets
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from django.conf import settings
+from django.db import connection, connections, transaction
+from django.db.models import Q
+
+from workbench.accounts.models import User
+from workbench.core.errors import ApplicationError
+from workbench.deliberation.models import PrincipleVersion, Workshop
+from workbench.judging.generation_prompts import (
+    FOLLOWS,
+    GENERATION_PROMPT_ID,
+    GENERATION_PROMPT_VERSION,
+    IGNORES,
+    MAX_TOKENS,
+    STANCES,
+    generation_prompt_text,
+    render_generation,
+)
+from workbench.judging.llm import (
+    DEFAULT_MODELS,
+    LLM_PROVIDERS,
+    Generation,
+    GenerationRequest,
+    JudgeConfigurationError,
+    RetryPolicy,
+    TextGenerator,
+    available_providers,
+    base_url_env_name,
+    build_generator,
+)
+from workbench.judging.models import (
+    ComparisonItem,
+    ComparisonSet,
+    GenerationStatus,
+    Prompt,
+    Response,
+)
+from workbench.judging.services.throttle import Throttle, judge_throttle
+
+logger = logging.getLogger("workbench.judging.generate")
+
+SOURCE: Final = "generated"
+MAX_PROMPTS: Final = 50
+MAX_PROMPT_LENGTH: Final = 4000
+MAX_PRINCIPLE_VERSIONS: Final = 20
+MAX_RESPONSES: Final = 1000
+DEFAULT_CONCURRENCY: Final = 8
+DEFAULT_BUDGET_S: Final = 240.0
+_LOCK_NAMESPACE: Final = 0x47454E53  # "GENS": the advisory lock's first key
+# A failure after every retry means the provider is down or refuses us: stop and
+# let the facilitator resume. An empty answer is about one prompt: carry on.
+_CONTINUE_AFTER: Final = frozenset({"unparseable"})
+
+
+# --- start ------------------------------------------------------------------------
+
+
+def comparison_set_generate(
+    *,
+    workshop: Workshop,
+    name: str,
+    prompts: Sequence[str],
+    principle_versions: Sequence[PrincipleVersion],
+    provider: str,
+    model: str | None = None,
+    actor: User | None,
+    seed: int | None = None,
+    base_url_env: str | None = None,
+    enqueue: bool = True,
+) -> ComparisonSet:
+    """Creates a generated comparison set (its prompts, no responses yet) and
+    enqueues the task that writes the responses after the transaction commits
+    (``enqueue=False``: the caller executes it). ``base_url_env`` names the
+    variable holding an OpenAI-compatible server's URL (default: the first of
+    ``BASE_URL_ENV_NAMES`` that is set here). Raises ApplicationError for bad input
+    or a provider this process cannot use."""
+    set_name = _clean_name(name)
+    texts = _clean_prompts(prompts)
+    versions = _clean_versions(workshop, principle_versions)
+    needed = len(STANCES) * len(texts) * len(versions)
+    if needed > MAX_RESPONSES:
+        raise ApplicationError(
+            f"That would write {needed} responses ({len(versions)} principles x "
+            f"{len(texts)} prompts x 2); the limit is {MAX_RESPONSES}. Use fewer "
+            "prompts or principles."
+        )
+    spec = _spec(provider, model, base_url_env, seed, versions)
+    with transaction.atomic():
+        locked = Workshop.objects.select_for_update(no_key=True).get(pk=workshop.pk)
+        if ComparisonSet.objects.filter(workshop=locked, name=set_name).exists():
+            raise ApplicationError(
+                f"Workshop “{locked.slug}” already has a comparison set called "
+                f"“{set_name}”; choose another name."
+            )
+        comparison_set = ComparisonSet.objects.create(
+            workshop=locked,
+            name=set_name,
+            source=SOURCE,
+            format=GENERATION_PROMPT_VERSION,
+            created_by=actor,
+            generation=spec,
+            generation_status=GenerationStatus.PENDING,
+        )
+        Prompt.objects.bulk_create(
+            Prompt(comparison_set=comparison_set, external_id=str(n), text=text)
+            for n, text in enumerate(texts, start=1)
+        )
+        if enqueue:
+            _enqueue_on_commit(comparison_set.pk)
+    return comparison_set
+
+
+def _clean_name(name: str) -> str:
+    cleaned = " ".join((name or "").split())
+    if not cleaned:
+        raise ApplicationError("Give the comparison set a name.")
+    if len(cleaned) > 200:
+        raise ApplicationError("The name is longer than 200 characters.")
+    return cleaned
+
+
+def _clean_prompts(prompts: Sequence[str]) -> list[str]:
+    texts = [(p or "").strip() for p in prompts]
+    if not texts:
+        raise ApplicationError("Give at least one prompt.")
+    if len(texts) > MAX_PROMPTS:
+        raise ApplicationError(
+            f"{len(texts)} prompts is more than the limit of {MAX_PROMPTS}."
+        )
+    seen: dict[str, int] = {}
+    for n, text in enumerate(texts, start=1):
+        if not text:
+            raise ApplicationError(f"Prompt {n} is empty.")
+        if len(text) > MAX_PROMPT_LENGTH:
+            raise ApplicationError(
+                f"Prompt {n} is longer than {MAX_PROMPT_LENGTH} characters."
+            )
+        if text in seen:
+            raise ApplicationError(f"Prompt {n} repeats prompt {seen[text]}.")
+        seen[text] = n
+    return texts
+
+
+def _clean_versions(
+    workshop: Workshop, principle_versions: Sequence[PrincipleVersion]
+) -> list[PrincipleVersion]:
+    versions = list({v.pk: v for v in principle_versions}.values())
+    if not versions:
+        raise ApplicationError("Choose at least one principle.")
+    if len(versions) > MAX_PRINCIPLE_VERSIONS:
+        raise ApplicationError(
+            f"{len(versions)} principles is more than the limit of "
+            f"{MAX_PRINCIPLE_VERSIONS}."
+        )
+    found = {
+        v.pk: v
+        for v in PrincipleVersion.objects.filter(
+            pk__in=[v.pk for v in versions]
+        ).select_related("principle")
+    }
+    for version in versions:
+        stored = found.get(version.pk)
+        if stored is None or stored.principle.workshop_id != workshop.pk:
+            raise ApplicationError(
+                f"Principle version {version.pk} is not part of “{workshop.slug}”."
+            )
+        if not stored.principle.is_votable:
+            raise ApplicationError(
+                f"“{stored.principle.text[:80]}” is not an accepted principle "
+                "(pending, rejected or merged)."
+            )
+    return [found[v.pk] for v in versions]
+
+
+def _spec(
+    provider: str,
+    model: str | None,
+    base_url_env: str | None,
+    seed: int | None,
+    versions: list[PrincipleVersion],
+) -> dict[str, Any]:
+    if provider not in LLM_PROVIDERS:
+        raise ApplicationError(
+            "Responses can be written by an LLM provider only ("
+            + ", ".join(LLM_PROVIDERS)
+            + "); the offline baseline cannot write."
+        )
+    reason = available_providers().get(provider)
+    if reason is not None:
+        raise ApplicationError(f"The {provider} provider is not available: {reason}.")
+    model = (model or "").strip() or DEFAULT_MODELS.get(provider, "")
+    if not model:
+        raise ApplicationError(f"The {provider} provider needs a model name.")
+    if base_url_env is None:
+        base_url_env = base_url_env_name() if provider == "openai-compatible" else ""
+    return {
+        "provider": provider,
+        "model": model,
+        "base_url_env_name": base_url_env,  # a variable's name, never a URL or key
+        "principle_versions": [v.pk for v in versions],
+        "prompt_id": GENERATION_PROMPT_ID,
+        "max_tokens": MAX_TOKENS,
+        "seed": secrets.randbelow(2**31) if seed is None else seed,
+    }
+
+
+def _enqueue_on_commit(set_id: int) -> None:
+    from workbench.judging.tasks import (  # noqa: PLC0415 (cycle)
+        comparison_set_generate_task,
+    )
+
+    transaction.on_commit(lambda: comparison_set_generate_task.delay(set_id))
+
+
+# --- resume, fail, progress ---------------------------------------------------------
+
+
+def comparison_set_generation_resume(
+    *, comparison_set: ComparisonSet, enqueue: bool = True
+) -> bool:
+    """Puts a failed or stalled generation back to pending and enqueues it: only
+    the missing responses are written. Returns False when there is nothing to
+    resume (not generated, or done)."""
+    with transaction.atomic():
+        updated = ComparisonSet.objects.filter(
+            pk=comparison_set.pk,
+            generation_status__in=[
+                GenerationStatus.PENDING,
+                GenerationStatus.RUNNING,
+                GenerationStatus.FAILED,
+            ],
+        ).update(generation_status=GenerationStatus.PENDING, generation_error="")
+        if updated and enqueue:
+            _enqueue_on_commit(comparison_set.pk)
+    comparison_set.refresh_from_db()
+    return bool(updated)
+
+
+def comparison_set_generation_fail(*, comparison_set_id: int, error: str) -> None:
+    """Marks a generation that has not ended as failed (the task's exceptions)."""
+    ComparisonSet.objects.filter(
+        pk=comparison_set_id,
+        generation_status__in=[GenerationStatus.PENDING, GenerationStatus.RUNNING],
+    ).update(generation_status=GenerationStatus.FAILED, generation_error=error[:2000])
+
+
+def comparison_set_generation_progress(
+    *, comparison_set: ComparisonSet
+) -> dict[str, Any]:
+    """Responses written / needed, tokens and cost, read fresh from the database."""
+    row = (
+        ComparisonSet.objects.filter(pk=comparison_set.pk)
+        .values("generation", "generation_status", "generation_error")
+        .get()
+    )
+    spec = row["generation"] or {}
+    prompts = Prompt.objects.filter(comparison_set_id=comparison_set.pk).count()
+    needed = len(STANCES) * prompts * len(spec.get("principle_versions", []))
+    infos = list(
+        Response.objects.filter(
+            prompt__comparison_set_id=comparison_set.pk,
+            principle_version__isnull=False,
+        ).values_list("generation_info", flat=True)
+    )
+    made = len(infos)
+    status = row["generation_status"]
+    return {
+        "status": status,
+        "made": made,
+        "needed": needed,
+        "items": ComparisonItem.objects.filter(
+            comparison_set_id=comparison_set.pk
+        ).count(),
+        "percent": round(100.0 * made / needed, 1) if needed else 100.0,
+        "finished": status in {GenerationStatus.DONE, GenerationStatus.FAILED},
+        "error": row["generation_error"],
+        "input_tokens": sum(int(i.get("input_tokens") or 0) for i in infos),
+        "output_tokens": sum(int(i.get("output_tokens") or 0) for i in infos),
+        "cost": sum(float(i.get("cost_usd") or 0.0) for i in infos),
+        "provider": spec.get("provider", ""),
+        "model": spec.get("model", ""),
+    }
+
+
+# --- execution ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Unit:
+    version_id: int
+    prompt_id: int
+    stance: str
+    position: int
+    request: GenerationRequest
+
+
+@dataclass
+class _Outcome:
+    """Failures seen by this execution (shared by the pool's threads)."""
+
+    failures: Counter[str] = field(default_factory=Counter)
+    last_error: str = ""
+    stopped: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def record(self, generation: Generation) -> None:
+        kind = generation.error_kind or "other"
+        with self.lock:
+            self.failures[kind] += 1
+            self.last_error = f"{kind}: {generation.error_message}"
+            if kind not in _CONTINUE_AFTER:
+                self.stopped = True
+
+
+def comparison_set_generation_execute(
+    *,
+    comparison_set_id: int,
+    concurrency: int | None = None,
+    budget_s: float | None = None,
+    progress: Callable[[], None] | None = None,
+    reenqueue: bool = True,
+) -> bool:
+    """Writes the set's missing responses, then makes the items of complete pairs.
+    Returns True when the generation has ended (or was not this call's to do), False
+    when ``budget_s`` ran out first (and, with ``reenqueue``, a task continues)."""
+    claimed = ComparisonSet.objects.filter(
+        pk=comparison_set_id,
+        generation_status__in=[GenerationStatus.PENDING, GenerationStatus.RUNNING],
+    ).update(generation_status=GenerationStatus.RUNNING)
+    if not claimed:
+        return True
+    with _set_lock(comparison_set_id) as locked:
+        if not locked:
+            logger.info("set %s is being generated by another task", comparison_set_id)
+            return True
+        comparison_set = ComparisonSet.objects.get(pk=comparison_set_id)
+        spec = comparison_set.generation
+        throttle = judge_throttle(provider=spec["provider"])
+        try:
+            generator = _generator_for(spec, sleep=_throttled_sleep(throttle))
+        except JudgeConfigurationError as err:
+            comparison_set_generation_fail(
+                comparison_set_id=comparison_set_id, error=str(err)
+            )
+            return True
+        units = _missing_units(comparison_set, spec)
+
+        def call(request: GenerationRequest) -> Generation:
+            if throttle is not None:
+                throttle.acquire()
+            return generator.generate(request)
+
+        deadline = None if budget_s is None else time.monotonic() + budget_s
+        outcome = _Outcome()
+        workers = _concurrency(spec, concurrency)
+        if progress is not None:
+            progress()
+        if workers <= 1:
+            for unit in units:
+                if outcome.stopped or _past(deadline):
+                    break
+                _write(call, unit, spec, outcome)
+                if progress is not None:
+                    progress()
+        else:
+            _write_in_pool(
+                call=call,
+                units=units,
+                spec=spec,
+                outcome=outcome,
+                workers=workers,
+                deadline=deadline,
+                progress=progress,
+            )
+        _make_items(comparison_set, spec)
+        return _finish_or_continue(comparison_set_id, spec, outcome, reenqueue)
+
+
+def _past(deadline: float | None) -> bool:
+    return deadline is not None and time.monotonic() >= deadline
+
+
+def _concurrency(spec: dict[str, Any], requested: int | None) -> int:
+    if connection.vendor == "sqlite":
+        return 1  # SQLite wants one writer
+    if requested is not None:
+        return max(1, requested)
+    per_provider = getattr(settings, "JUDGE_CONCURRENCY", {})
+    if isinstance(per_provider, dict):
+        return max(1, int(per_provider.get(spec["provider"], DEFAULT_CONCURRENCY)))
+    return max(1, int(per_provider))
+
+
+def _throttled_sleep(throttle: Throttle | None) -> Callable[[float], None] | None:
+    """The adapter's wait between attempts: the backoff, then a slot of the
+    provider's budget (a retry is a request the provider counts)."""
+    if throttle is None:
+        return None
+
+    def sleep(seconds: float) -> None:
+        time.sleep(seconds)
+        throttle.acquire()
+
+    return sleep
+
+
+def _generator_for(
+    spec: dict[str, Any], *, sleep: Callable[[float], None] | None = None
+) -> TextGenerator:
+    """Keys and base URLs come from this process's environment, never the database."""
+    base_url = None
+    env_name = spec.get("base_url_env_name") or ""
+    if env_name:
+        base_url = os.environ.get(env_name)
+        if not base_url:
+            raise JudgeConfigurationError(f"{env_name} is not set (the base URL)")
+    retry = getattr(settings, "JUDGE_RETRY", None)
+    return build_generator(
+        spec["provider"],
+        model=spec["model"],
+        base_url=base_url,
+        retry=RetryPolicy(**retry) if retry else None,
+        sleep=sleep,
+    )
+
+
+def _pairs(
+    comparison_set: ComparisonSet, spec: dict[str, Any]
+) -> list[tuple[int, int]]:
+    """Every (version id, prompt id), in the spec's order then the prompts'."""
+    prompt_ids = list(
+        Prompt.objects.filter(comparison_set=comparison_set)
+        .order_by("id")
+        .values_list("pk", flat=True)
+    )
+    return [(v, p) for v in spec["principle_versions"] for p in prompt_ids]
+
+
+def _follows_is_a(
+    pairs: list[tuple[int, int]], seed: int
+) -> dict[tuple[int, int], bool]:
+    """Half the pairs (rounded up) show the "follows" response as A, the seeded RNG
+    decides which: the same set always gets the same placement."""
+    flags = [n % 2 == 0 for n in range(len(pairs))]
+    random.Random(seed).shuffle(flags)  # noqa: S311 - placement, not security
+    return dict(zip(pairs, flags, strict=True))
+
+
+def _missing_units(comparison_set: ComparisonSet, spec: dict[str, Any]) -> list[_Unit]:
+    pairs = _pairs(comparison_set, spec)
+    placement = _follows_is_a(pairs, int(spec["seed"]))
+    stored = set(
+        Response.objects.filter(
+            prompt__comparison_set=comparison_set, principle_version__isnull=False
+        ).values_list("principle_version_id", "prompt_id", "label")
+    )
+    versions = dict(
+        PrincipleVersion.objects.filter(pk__in=spec["principle_versions"]).values_list(
+            "pk", "text"
+        )
+    )
+    prompts = dict(comparison_set.prompts.values_list("pk", "text"))
+    order = {v: n for n, v in enumerate(spec["principle_versions"])}
+    units = []
+    for version_id, prompt_id in pairs:
+        for stance in STANCES:
+            if (version_id, prompt_id, stance) in stored:
+                continue
+            first = (stance == FOLLOWS) == placement[version_id, prompt_id]
+            units.append(
+                _Unit(
+                    version_id=version_id,
+                    prompt_id=prompt_id,
+                    stance=stance,
+                    position=2 * order[version_id] + (0 if first else 1),
+                    request=render_generation(
+                        principle=versions[version_id],
+                        conversation=prompts[prompt_id],
+                        stance=stance,
+                    ),
+                )
+            )
+    return units
+
+
+def _write(
+    call: Callable[[GenerationRequest], Generation],
+    unit: _Unit,
+    spec: dict[str, Any],
+    outcome: _Outcome,
+) -> None:
+    generation = call(unit.request)
+    if generation.ok:
+        _store(unit, generation, spec)
+    else:
+        outcome.record(generation)
+
+
+def _store(unit: _Unit, generation: Generation, spec: dict[str, Any]) -> None:
+    """One response, in its own transaction; a duplicate (another task stored the
+    same stance meanwhile) is not stored: ``get_or_create`` returns the stored one."""
+    info = {
+        "prompt_id": spec["prompt_id"],
+        "input_tokens": generation.input_tokens,
+        "output_tokens": generation.output_tokens,
+        "latency_ms": round(generation.latency_s * 1000),
+        "cost_usd": generation.cost_usd,
+        "truncated": generation.truncated,
+        "attempts": [a.outcome for a in generation.attempts],
+    }
+    with transaction.atomic():
+        Response.objects.get_or_create(
+            prompt_id=unit.prompt_id,
+            principle_version_id=unit.version_id,
+            label=unit.stance,
+            defaults={
+                "text": generation.text,
+                "position": unit.position,
+                "generated_by": f"{generation.provider}:{generation.model}"[:200],
+                "generation_prompt": generation_prompt_text(unit.request),
+                "generation_info": info,
+            },
+        )
+
+
+def _write_in_pool(
+    *,
+    call: Callable[[GenerationRequest], Generation],
+    units: list[_Unit],
+    spec: dict[str, Any],
+    outcome: _Outcome,
+    workers: int,
+    deadline: float | None,
+    progress: Callable[[], None] | None,
+) -> None:
+    todo: queue.SimpleQueue[_Unit] = queue.SimpleQueue()
+    for unit in units:
+        todo.put(unit)
+
+    def work() -> None:
+        try:
+            while not outcome.stopped and not _past(deadline):
+                try:
+                    unit = todo.get_nowait()
+                except queue.Empty:
+                    return
+                _write(call, unit, spec, outcome)
+        finally:
+            connections.close_all()  # this thread's connections only
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="generate") as pool:
+        futures = [pool.submit(work) for _ in range(min(workers, len(units)))]
+        pending = set(futures)
+        while pending:
+            _, pending = wait(pending, timeout=0.5)
+            if progress is not None:
+                progress()
+        for future in futures:
+            future.result()  # re-raise a worker's exception
+
+
+def _make_items(comparison_set: ComparisonSet, spec: dict[str, Any]) -> None:
+    """An item for every pair whose two responses are stored (idempotent: the
+    item's external id names the pair)."""
+    placement = _follows_is_a(_pairs(comparison_set, spec), int(spec["seed"]))
+    responses: dict[tuple[int, int, str], int] = {
+        (version_id, prompt_id, label): pk
+        for pk, version_id, prompt_id, label in Response.objects.filter(
+            prompt__comparison_set=comparison_set, principle_version__isnull=False
+        ).values_list("pk", "principle_version_id", "prompt_id", "label")
+    }
+    items = []
+    for (version_id, prompt_id), follows_first in placement.items():
+        follows = responses.get((version_id, prompt_id, FOLLOWS))
+        ignores = responses.get((version_id, prompt_id, IGNORES))
+        if follows is None or ignores is None:
+            continue
+        a, b = (follows, ignores) if follows_first else (ignores, follows)
+        items.append(
+            ComparisonItem(
+                comparison_set=comparison_set,
+                principle_version_id=version_id,
+                prompt_id=prompt_id,
+                response_a_id=a,
+                response_b_id=b,
+                external_id=f"v{version_id}-p{prompt_id}",
+            )
+        )
+    ComparisonItem.objects.bulk_create(items, ignore_conflicts=True)
+
+
+def _finish_or_continue(
+    set_id: int, spec: dict[str, Any], outcome: _Outcome, reenqueue: bool
+) -> bool:
+    comparison_set = ComparisonSet.objects.get(pk=set_id)
+    missing = len(_missing_units(comparison_set, spec))
+    running = Q(pk=set_id, generation_status=GenerationStatus.RUNNING)
+    if missing == 0:
+        ComparisonSet.objects.filter(running).update(
+            generation_status=GenerationStatus.DONE, generation_error=""
+        )
+        return True
+    if outcome.failures:
+        kinds = ", ".join(f"{n} {kind}" for kind, n in outcome.failures.most_common())
+        ComparisonSet.objects.filter(running).update(
+            generation_status=GenerationStatus.FAILED,
+            generation_error=(
+                f"{missing} responses are still missing ({kinds}; last: "
+                f"{outcome.last_error}). The others are stored; resume to write "
+                "only the missing ones."
+            )[:2000],
+        )
+        return True
+    if reenqueue:
+        with transaction.atomic():
+            _enqueue_on_commit(set_id)
+    return False
+
+
+@contextlib.contextmanager
+def _set_lock(set_id: int) -> Iterator[bool]:
+    """A session-level advisory lock on the set (PostgreSQL), released when the
+    block ends or the worker's connection dies. Other databases: always held."""
+    if connection.vendor != "postgresql":
+        yield True
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [_LOCK_NAMESPACE, set_id])
+        locked = bool(cursor.fetchone()[0])
+    try:
+        yield locked
+    finally:
+        if locked:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_advisory_unlock(%s, %s)", [_LOCK_NAMESPACE, set_id]
+                )
+
+
+__all__ = [
+    "FOLLOWS",
+    "GENERATION_PROMPT_ID",
+    "IGNORES",
+    "comparison_set_generate",
+    "comparison_set_generation_execute",
+    "comparison_set_generation_fail",
+    "comparison_set_generation_progress",
+    "comparison_set_generation_resume",
+]
