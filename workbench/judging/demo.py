@@ -29,9 +29,12 @@ from workbench.deliberation.services.rounds import round_create, round_open
 from workbench.judging.comparisons.importer import comparisons_import
 from workbench.judging.comparisons.reader import read_comparison_file
 from workbench.judging.llm.offline import BASELINE_MODEL
-from workbench.judging.models import ComparisonSet, JudgeConfig, JudgeProvider
-from workbench.judging.prompts import PROMPT_ID
-from workbench.judging.services.runs import judge_run_execute, judge_run_start
+from workbench.judging.models import ComparisonSet, JudgeProvider
+from workbench.judging.services.runs import (
+    judge_config_get_or_create,
+    judge_run_execute,
+    judge_run_start,
+)
 
 HH_FILE: Final = Path("hh_rlhf_harmless_base_test") / "test.jsonl.gz"
 SET_NAME: Final = "HH-RLHF harmlessness sample"
@@ -76,15 +79,8 @@ def judging_demo_build(
     round_open(round_=compare, actor=user)
     comparison_set.round = compare
     comparison_set.save(update_fields=["round"])
-    config, _ = JudgeConfig.objects.get_or_create(
-        provider=JudgeProvider.OFFLINE,
-        model=BASELINE_MODEL,
-        prompt_version=PROMPT_ID,
-        temperature=0.0,
-        samples=1,
-        both_orders=True,
-        control=JudgeConfig.Control.NONE,
-        base_url_env_name="",
+    config = judge_config_get_or_create(
+        provider=JudgeProvider.OFFLINE, model=BASELINE_MODEL
     )
     run = judge_run_start(
         comparison_set=comparison_set, config=config, actor=user, enqueue=False

@@ -33,14 +33,13 @@ of the task (Redis: after ``visibility_timeout``) or by ``judge_run_resume``.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import queue
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from decimal import Decimal
@@ -54,6 +53,7 @@ from django.utils import timezone
 
 from workbench.accounts.models import User
 from workbench.core.errors import ApplicationError
+from workbench.core.locks import advisory_lock
 from workbench.judging.llm import (
     Judge,
     JudgeAnswer,
@@ -74,6 +74,7 @@ from workbench.judging.models import (
     Verdict,
     VerdictError,
 )
+from workbench.judging.prompts import PROMPT_ID
 from workbench.judging.services.throttle import Throttle, judge_throttle
 
 logger = logging.getLogger("workbench.judging.runs")
@@ -106,6 +107,32 @@ def judge_run_verdicts_needed(
 ) -> int:
     orders = 2 if config.both_orders else 1
     return comparison_set.items.count() * orders * config.samples
+
+
+def judge_config_get_or_create(
+    *,
+    provider: str,
+    model: str,
+    samples: int = 1,
+    control: str = JudgeControl.NONE,
+    base_url_env_name: str = "",
+) -> JudgeConfig:
+    """The judge configuration with these settings and the current prompt, shared
+    by every run that uses them (so their verdicts share the cache). Keys and base
+    URLs stay in the worker's environment: an OpenAI-compatible judge stores only
+    the name of the variable that holds its URL."""
+    fields = {
+        "provider": provider,
+        "model": model,
+        "prompt_version": PROMPT_ID,
+        "temperature": 0.0,
+        "samples": samples,
+        "both_orders": True,
+        "control": control,
+        "base_url_env_name": base_url_env_name,
+    }
+    config = JudgeConfig.objects.filter(**fields).first()
+    return config or JudgeConfig.objects.create(**fields)
 
 
 def judge_run_start(
@@ -232,7 +259,7 @@ def judge_run_execute(
     )
     if not claimed:
         return True
-    with _run_lock(run_id) as locked:
+    with advisory_lock(_LOCK_NAMESPACE, run_id) as locked:
         if not locked:
             logger.info("judge run %s is being executed by another task", run_id)
             return True
@@ -598,27 +625,8 @@ def _outcome(total: int, failed: Counter[str]) -> tuple[str, str]:
     )
 
 
-@contextlib.contextmanager
-def _run_lock(run_id: int) -> Iterator[bool]:
-    """A session-level advisory lock on the run (PostgreSQL), released when the
-    block ends or the worker's connection dies. Other databases: always held."""
-    if connection.vendor != "postgresql":
-        yield True
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [_LOCK_NAMESPACE, run_id])
-        locked = bool(cursor.fetchone()[0])
-    try:
-        yield locked
-    finally:
-        if locked:
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT pg_advisory_unlock(%s, %s)", [_LOCK_NAMESPACE, run_id]
-                )
-
-
 __all__ = [
+    "judge_config_get_or_create",
     "judge_run_cancel",
     "judge_run_execute",
     "judge_run_fail",

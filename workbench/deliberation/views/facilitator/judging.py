@@ -40,12 +40,10 @@ from workbench.judging.llm.offline import BASELINE_MODEL
 from workbench.judging.models import (
     ComparisonSet,
     GenerationStatus,
-    JudgeConfig,
     JudgeControl,
     JudgeProvider,
     JudgeRun,
 )
-from workbench.judging.prompts import PROMPT_ID
 from workbench.judging.selectors import (
     compare_rounds_unlinked,
     judge_run_progress,
@@ -60,6 +58,7 @@ from workbench.judging.services.generate import (
     comparison_set_generation_resume,
 )
 from workbench.judging.services.runs import (
+    judge_config_get_or_create,
     judge_run_cancel,
     judge_run_resume,
     judge_run_start,
@@ -269,29 +268,6 @@ class LinkRoundForm(forms.Form):
         field.queryset = Round.objects.filter(workshop=workshop)
 
 
-def _config_for(
-    *, provider: str, model: str, samples: int, control: str = ""
-) -> JudgeConfig:
-    """The judge configuration with these settings, shared by every run that uses
-    them (so their verdicts share the cache). Keys and base URLs are read from the
-    worker's environment, never stored: an OpenAI-compatible judge stores the name
-    of the variable that holds its URL."""
-    fields = {
-        "provider": provider,
-        "model": model,
-        "prompt_version": PROMPT_ID,
-        "temperature": 0.0,
-        "samples": samples,
-        "both_orders": True,
-        "control": control,
-        "base_url_env_name": base_url_env_name()
-        if provider == JudgeProvider.OPENAI_COMPATIBLE
-        else "",
-    }
-    config = JudgeConfig.objects.filter(**fields).first()
-    return config or JudgeConfig.objects.create(**fields)
-
-
 def _comparison_sets(workshop: Workshop) -> list[ComparisonSet]:
     return list(
         ComparisonSet.objects.filter(workshop=workshop)
@@ -355,11 +331,17 @@ def judging(request: FacilitatorRequest, slug: str) -> HttpResponse:
     )
     if form.is_bound and form.is_valid():
         data = form.cleaned_data
-        config = _config_for(
-            provider=data["provider"],
+        provider = data["provider"]
+        config = judge_config_get_or_create(
+            provider=provider,
             model=data["model"],
             samples=data["samples"],
             control=data["control"],
+            # Keys and URLs stay in the worker's environment; only the name of
+            # the variable holding an OpenAI-compatible server's URL is stored.
+            base_url_env_name=base_url_env_name()
+            if provider == JudgeProvider.OPENAI_COMPATIBLE
+            else "",
         )
         try:
             run = judge_run_start(

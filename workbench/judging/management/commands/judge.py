@@ -18,9 +18,12 @@ from workbench.judging.models import (
     JudgeRun,
     RunStatus,
 )
-from workbench.judging.prompts import PROMPT_ID
 from workbench.judging.selectors import judge_run_progress
-from workbench.judging.services.runs import judge_run_execute, judge_run_start
+from workbench.judging.services.runs import (
+    judge_config_get_or_create,
+    judge_run_execute,
+    judge_run_start,
+)
 
 BAR_WIDTH = 30
 POLL_S = 0.5
@@ -134,20 +137,15 @@ class Command(BaseCommand):
                 )
             os.environ[BASE_URL_ENV] = options["base_url"]
             base_url_env = BASE_URL_ENV
-        fields = {
-            "provider": provider,
-            "model": model,
-            "prompt_version": PROMPT_ID,
-            "temperature": 0.0,
-            "samples": options["samples"],
-            "both_orders": True,
-            "control": ""
+        return judge_config_get_or_create(
+            provider=provider,
+            model=model,
+            samples=options["samples"],
+            control=""
             if options["control"] == "none"
             else JudgeControl(options["control"]).value,
-            "base_url_env_name": base_url_env,
-        }
-        config = JudgeConfig.objects.filter(**fields).first()
-        return config or JudgeConfig.objects.create(**fields)
+            base_url_env_name=base_url_env,
+        )
 
     def _wait(self, runs: list[JudgeRun], started: float) -> None:
         hinted = False
