@@ -20,9 +20,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-import anthropic
-import openai
-
 from workbench.judging.llm.base import (
     ErrorKind,
     JudgeAnswer,
@@ -307,6 +304,8 @@ class OpenAIJudge(_ProviderJudge):
             rng=rng,
         )
         self.logprobs = logprobs
+        import openai  # noqa: PLC0415 - the SDK takes seconds to import; only a real judge needs it
+
         self._client = openai.OpenAI(
             api_key=key,
             base_url=url,
@@ -359,6 +358,8 @@ class OpenAIJudge(_ProviderJudge):
         timeout: float,
         extra: dict[str, Any],
     ) -> _Reply:
+        import openai  # noqa: PLC0415 - loaded by __init__ already
+
         if temperature is not None:
             extra = {**extra, "temperature": temperature}
         try:
@@ -468,6 +469,8 @@ class AnthropicJudge(_ProviderJudge):
             clock=clock,
             rng=rng,
         )
+        import anthropic  # noqa: PLC0415 - the SDK takes seconds to import; only a real judge needs it
+
         self._client = anthropic.Anthropic(
             api_key=key,
             base_url=url,
@@ -502,6 +505,8 @@ class AnthropicJudge(_ProviderJudge):
         max_tokens: int,
         timeout: float,
     ) -> _Reply:
+        import anthropic  # noqa: PLC0415 - loaded by __init__ already
+
         # SDK 2.x has no typed temperature argument; send it only when asked for.
         extra: dict[str, Any] = {}
         if temperature is not None:
