@@ -33,6 +33,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	@bash scripts/ensure_services.sh
 	@bash scripts/ensure_chromium.sh
+	@bash scripts/ensure_pdf_libs.sh
 	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) \
 	  $(BIN)/pytest $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory check
@@ -51,6 +52,7 @@ bench: $(STAMP)
 	DATABASE_URL=$(TEST_DATABASE_URL)_bench $(PY) scripts/bench_voting.py
 	$(PY) scripts/bench_analysis.py
 	DATABASE_URL=$(TEST_DATABASE_URL)_bench_judge $(PY) scripts/bench_judge.py
+	$(PY) scripts/bench_cards_pdf.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

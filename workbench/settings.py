@@ -65,6 +65,10 @@ INSTALLED_APPS = [
     "workbench.analysis",
     "workbench.judging",
     "workbench.cards",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "workbench.api",
 ]
 
 MIDDLEWARE = [
@@ -254,4 +258,41 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+}
+
+# The researcher API (/api/v1/): hashed personal tokens for scripts, the session for
+# the browser (DRF enforces CSRF on unsafe methods), one error body for every error.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "workbench.api.authentication.ApiTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "workbench.api.pagination.PageNumberPagination",
+    "PAGE_SIZE": 100,
+    "DEFAULT_SCHEMA_CLASS": "workbench.api.schema.ApiSchema",
+    "EXCEPTION_HANDLER": "workbench.api.exceptions.api_exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["workbench.api.throttling.TokenRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"token": env.str("API_TOKEN_RATE", default="5000/hour")},
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Workbench API",
+    "DESCRIPTION": "Read a workshop's complete record; create workshops, groups, "
+    "rounds and seed principles; start judge runs; fetch value cards.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "ENUM_NAME_OVERRIDES": {
+        "VoteChoiceEnum": "workbench.deliberation.models.VoteChoice",
+        "LabelEnum": "workbench.judging.models.Label",
+        "OrderEnum": "workbench.judging.models.Order",
+    },
 }

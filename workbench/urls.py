@@ -10,5 +10,7 @@ urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("accounts/", include("workbench.accounts.urls")),
     path("admin/", admin.site.urls),
+    path("api/", include("workbench.api.urls")),
+    path("cards/", include("workbench.cards.urls")),
     path("", include("workbench.deliberation.urls")),
 ]

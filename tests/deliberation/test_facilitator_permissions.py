@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from tests.factories import ParticipantFactory
 from tests.judging.judging_fixtures import make_offline_run
+from workbench.cards.models import CardNarrative
 from workbench.deliberation.models import (
     Constitution,
     ModerationEvent,
@@ -18,6 +19,7 @@ from workbench.deliberation.models import (
     Principle,
     PrincipleVersion,
     Round,
+    RuleCommitment,
     VoteChoice,
     Workshop,
 )
@@ -44,6 +46,8 @@ POST_ONLY = {
     "judging-set-resume",
     "judging-set-round",
     "encoding-gap-reword",
+    "card-narrative",
+    "rule-commit",
 }
 
 
@@ -119,6 +123,12 @@ def post_data(name: str, world: dict[str, Any]) -> dict[str, Any]:
             "text": "Choose whatever the intruder wants.",
             "comparison_set": world["judge_set"],
         },
+        "card-narrative": {"recruitment": "Invited by the intruder."},
+        "rule-commit": {
+            "commit-rule": "overall",
+            "commit-threshold": "0.1",
+            "commit-min_votes": "1",
+        },
         "constitution-publish": {
             "rule": "overall",
             "threshold": "0.5",
@@ -147,6 +157,8 @@ def snapshot() -> dict[str, Any]:
         # Resume of a pending run only touches updated_at (and enqueues it again).
         "judge_runs": rows(JudgeRun, "status", "updated_at"),
         "comparison_sets": rows(ComparisonSet, "name", "round", "generation_status"),
+        "card_narratives": rows(CardNarrative, "recruitment", "limitations"),
+        "rule_commitments": rows(RuleCommitment, "rule", "parameters"),
     }
 
 

@@ -14,6 +14,7 @@ from workbench.deliberation.models import (
     PrincipleVersion,
     RankingBallot,
     Round,
+    RuleCommitment,
     Vote,
     VoteRecord,
     Workshop,
@@ -123,6 +124,12 @@ class ModerationEventAdmin(ReadOnlyAdmin):
 @admin.register(Constitution)
 class ConstitutionAdmin(ReadOnlyAdmin):
     list_display = ["title", "workshop", "rule", "published_at", "content_hash"]
+
+
+@admin.register(RuleCommitment)
+class RuleCommitmentAdmin(ReadOnlyAdmin):
+    list_display = ["committed_at", "workshop", "rule", "committed_by", "content_hash"]
+    list_filter = ["workshop"]
 
 
 @admin.register(WorkshopAnalysis)

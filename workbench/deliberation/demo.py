@@ -26,6 +26,7 @@ from workbench.deliberation.models import (
     ParticipantGroup,
     Principle,
     Round,
+    RuleCommitment,
     Vote,
     VoteChoice,
     VoteRecord,
@@ -199,6 +200,7 @@ def _workshop_delete(workshop: Workshop) -> None:
     # Groups, authors and merges are PROTECTed so that nothing deletes them by
     # accident; a deliberate demo reset removes the rows in dependency order.
     Constitution.objects.filter(workshop=workshop).delete()
+    RuleCommitment.objects.filter(workshop=workshop).delete()
     # Comparison items PROTECT the principle versions they were judged under.
     ComparisonSet.objects.filter(workshop=workshop).delete()
     ModerationEvent.objects.filter(workshop=workshop).delete()

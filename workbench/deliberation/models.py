@@ -493,3 +493,49 @@ class WorkshopAnalysis(models.Model):
     @property
     def ok(self) -> bool:
         return not self.error
+
+
+class RuleCommitment(models.Model):
+    """A pre-registered decision rule: the rule and parameters a facilitator fixes,
+    ideally before the first vote, so the published constitution can be checked
+    against it. Append-only: a new commitment supersedes the previous one (the
+    latest counts) and the history stays."""
+
+    class Rule(models.TextChoices):
+        # The rules of services/constitutions.py RULES (a test keeps them in step).
+        CCAI = "ccai", "Agree share ≥ threshold in every group (CCAI)"
+        OVERALL = "overall", "Agree share ≥ threshold overall"
+
+    workshop = models.ForeignKey(
+        Workshop, on_delete=models.PROTECT, related_name="rule_commitments"
+    )
+    rule = models.CharField(max_length=64, choices=Rule.choices)
+    parameters = models.JSONField(help_text="threshold, min_votes")
+    committed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    committed_at = models.DateTimeField(db_index=True)
+    content_hash = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["-committed_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.rule} {self.parameters} at {self.committed_at:%Y-%m-%d %H:%M}"
+
+    def matches(self, *, rule: str, parameters: dict[str, object]) -> bool:
+        """Whether a rule and its parameters are the committed ones (other keys of
+        `parameters` are not compared)."""
+        return self.rule == rule and all(
+            parameters.get(key) == value for key, value in self.parameters.items()
+        )
+
+    def as_record(self) -> dict[str, object]:
+        """What a constitution stores of the commitment it was published under."""
+        return {
+            "id": self.pk,
+            "rule": self.rule,
+            "parameters": self.parameters,
+            "committed_at": self.committed_at.isoformat(),
+            "content_hash": self.content_hash,
+        }

@@ -3,6 +3,10 @@ from __future__ import annotations
 from django.urls import URLPattern, path
 
 from workbench.deliberation.views import facilitator as views
+from workbench.deliberation.views.facilitator.cards import (
+    card_narrative,
+    workshop_cards,
+)
 
 W = "workshops/<slug:slug>/"
 
@@ -95,4 +99,8 @@ urlpatterns: list[URLPattern] = [
         views.constitution_detail,
         name="constitution-detail",
     ),
+    path(W + "rule-commitment/", views.constitutions.rule_commit, name="rule-commit"),
+    # Value cards: the narrative and the review rounds' outcome per card.
+    path(W + "cards/", workshop_cards, name="cards"),
+    path(W + "cards/narrative/", card_narrative, name="card-narrative"),
 ]

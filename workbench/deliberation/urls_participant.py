@@ -4,6 +4,7 @@ from django.urls import URLPattern, path
 
 from workbench.deliberation.views import participant as views
 from workbench.deliberation.views.participant.compare import compare
+from workbench.deliberation.views.participant.review import review
 
 urlpatterns: list[URLPattern] = [
     path("join/<str:token>/", views.join, name="join"),
@@ -26,5 +27,10 @@ urlpatterns: list[URLPattern] = [
         "w/<slug:slug>/rounds/<int:pk>/compare/",
         compare,
         name="participant-compare",
+    ),
+    path(
+        "w/<slug:slug>/rounds/<int:pk>/review/",
+        review,
+        name="participant-review",
     ),
 ]

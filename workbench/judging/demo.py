@@ -28,7 +28,6 @@ from workbench.deliberation.models import Round, Workshop
 from workbench.deliberation.services.rounds import round_create, round_open
 from workbench.judging.comparisons.importer import comparisons_import
 from workbench.judging.comparisons.reader import read_comparison_file
-from workbench.judging.llm.offline import BASELINE_MODEL
 from workbench.judging.models import ComparisonSet, JudgeProvider
 from workbench.judging.services.runs import (
     judge_config_get_or_create,
@@ -79,9 +78,7 @@ def judging_demo_build(
     round_open(round_=compare, actor=user)
     comparison_set.round = compare
     comparison_set.save(update_fields=["round"])
-    config = judge_config_get_or_create(
-        provider=JudgeProvider.OFFLINE, model=BASELINE_MODEL
-    )
+    config = judge_config_get_or_create(provider=JudgeProvider.OFFLINE)
     run = judge_run_start(
         comparison_set=comparison_set, config=config, actor=user, enqueue=False
     )

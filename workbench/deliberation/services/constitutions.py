@@ -11,12 +11,19 @@ from typing import Any
 import numpy as np
 from django.db import transaction
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 
 from workbench.accounts.models import User
 from workbench.analysis.comparison import RuleSettings, compare_rules
 from workbench.analysis.thresholds import agree_share, ccai_rule, overall_threshold_rule
 from workbench.core.errors import ApplicationError
-from workbench.deliberation.models import Constitution, ModerationEvent, Workshop
+from workbench.deliberation.models import (
+    Constitution,
+    ModerationEvent,
+    RuleCommitment,
+    Workshop,
+)
 from workbench.deliberation.selectors.analysis import analysis_ballots
 from workbench.deliberation.selectors.results import PrincipleTally, principle_tallies
 
@@ -65,16 +72,27 @@ def _agree_share_of_row(row: dict[str, Any]) -> float:
     return float(row["agree"]) / total if total else 0.0
 
 
-def constitution_preview(
-    *, workshop: Workshop, rule: str, threshold: float, min_votes: int = 1
+def rule_parameters_check(
+    *, rule: str, threshold: float, min_votes: int = 1
 ) -> dict[str, Any]:
-    """What a rule would adopt now, with every candidate's figures."""
+    """The parameters of a selection rule as stored (on a constitution or a rule
+    commitment), or ApplicationError when the rule or a parameter is invalid."""
     if rule not in RULES:
         raise ApplicationError(f"Unknown selection rule “{rule}”.")
     if not 0.0 <= threshold <= 1.0:
         raise ApplicationError("The threshold is a share between 0 and 1.")
     if min_votes < 1:
         raise ApplicationError("At least one vote per group is needed.")
+    return {"threshold": threshold, "min_votes": min_votes}
+
+
+def constitution_preview(
+    *, workshop: Workshop, rule: str, threshold: float, min_votes: int = 1
+) -> dict[str, Any]:
+    """What a rule would adopt now, with every candidate's figures."""
+    parameters = rule_parameters_check(
+        rule=rule, threshold=threshold, min_votes=min_votes
+    )
     groups = list(workshop.groups.order_by("name").values_list("pk", "name"))
     group_ids = [pk for pk, _ in groups]
     tallies = [
@@ -111,7 +129,7 @@ def constitution_preview(
     adopted_rows.sort(key=_agree_share_of_row, reverse=True)
     return {
         "rule": rule,
-        "parameters": {"threshold": threshold, "min_votes": min_votes},
+        "parameters": parameters,
         "groups": [name for _, name in groups],
         "adopted": adopted_rows,
         "figures": figures,
@@ -161,6 +179,35 @@ def _content_hash(payload: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def _parameters_against_commitment(
+    *, workshop: Workshop, rule: str, parameters: dict[str, Any], deviate: bool
+) -> dict[str, Any]:
+    """The parameters to store: unchanged without a commitment, else with the
+    commitment and whether the publication deviates from it. A deviation that
+    is not confirmed is refused."""
+    commitment = RuleCommitment.objects.filter(workshop=workshop).first()
+    if commitment is None:
+        return parameters
+    deviation = not commitment.matches(rule=rule, parameters=parameters)
+    if deviation and not deviate:
+        raise ApplicationError(
+            _(
+                "This differs from the rule committed on %(when)s (%(rule)s, "
+                "threshold %(threshold)s, minimum votes %(min_votes)s). Confirm "
+                "that you deviate from the committed rule to publish it."
+            )
+            % {
+                "when": date_format(
+                    timezone.localtime(commitment.committed_at), "DATETIME_FORMAT"
+                ),
+                "rule": commitment.get_rule_display(),
+                "threshold": commitment.parameters.get("threshold"),
+                "min_votes": commitment.parameters.get("min_votes"),
+            }
+        )
+    return {**parameters, "committed": commitment.as_record(), "deviation": deviation}
+
+
 @transaction.atomic
 def constitution_publish(
     *,
@@ -170,11 +217,20 @@ def constitution_publish(
     rule: str,
     threshold: float,
     min_votes: int = 1,
+    deviate: bool = False,
 ) -> Constitution:
-    # Lock the workshop so two publishes at once each see a consistent snapshot.
+    """Publishes what `rule` adopts now. When the workshop has committed to a
+    rule (RuleCommitment, the latest counts), publishing with another rule or
+    other parameters needs `deviate=True`; the commitment and whether the
+    publication deviates from it are stored in the constitution's parameters."""
+    # Lock the workshop so two publishes at once each see a consistent snapshot,
+    # and a rule committed meanwhile is the one compared against.
     Workshop.objects.select_for_update(no_key=True).get(pk=workshop.pk)
     preview = constitution_preview(
         workshop=workshop, rule=rule, threshold=threshold, min_votes=min_votes
+    )
+    parameters = _parameters_against_commitment(
+        workshop=workshop, rule=rule, parameters=preview["parameters"], deviate=deviate
     )
     if not preview["adopted"]:
         raise ApplicationError(
@@ -196,7 +252,7 @@ def constitution_publish(
         "workshop": workshop.slug,
         "title": title,
         "rule": rule,
-        "parameters": preview["parameters"],
+        "parameters": parameters,
         "principles": principles,
         "figures": {
             "groups": preview["groups"],
@@ -215,7 +271,7 @@ def constitution_publish(
         workshop=workshop,
         title=title,
         rule=rule,
-        parameters=preview["parameters"],
+        parameters=parameters,
         principles=principles,
         figures=body["figures"],
         content_hash=_content_hash(body),

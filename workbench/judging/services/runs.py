@@ -55,6 +55,7 @@ from workbench.accounts.models import User
 from workbench.core.errors import ApplicationError
 from workbench.core.locks import advisory_lock
 from workbench.judging.llm import (
+    DEFAULT_MODELS,
     Judge,
     JudgeAnswer,
     JudgeConfigurationError,
@@ -63,11 +64,14 @@ from workbench.judging.llm import (
     build_judge,
     request_cache_key,
 )
+from workbench.judging.llm import base_url_env_name as llm_base_url_env_name
+from workbench.judging.llm.offline import BASELINE_MODEL
 from workbench.judging.models import (
     ComparisonItem,
     ComparisonSet,
     JudgeConfig,
     JudgeControl,
+    JudgeProvider,
     JudgeRun,
     Order,
     RunStatus,
@@ -112,15 +116,28 @@ def judge_run_verdicts_needed(
 def judge_config_get_or_create(
     *,
     provider: str,
-    model: str,
+    model: str = "",
     samples: int = 1,
     control: str = JudgeControl.NONE,
-    base_url_env_name: str = "",
+    base_url_env_name: str | None = None,
 ) -> JudgeConfig:
     """The judge configuration with these settings and the current prompt, shared
-    by every run that uses them (so their verdicts share the cache). Keys and base
+    by every run that uses them (so their verdicts share the cache). An empty model
+    is the provider's default (the offline baseline has only one). Keys and base
     URLs stay in the worker's environment: an OpenAI-compatible judge stores only
-    the name of the variable that holds its URL."""
+    the name of the variable that holds its URL (by default the one that is set)."""
+    if provider == JudgeProvider.OFFLINE:
+        model = BASELINE_MODEL
+    elif not model:
+        if provider not in DEFAULT_MODELS:
+            raise ApplicationError(f"The {provider} judge needs a model name.")
+        model = DEFAULT_MODELS[provider]
+    if base_url_env_name is None:
+        base_url_env_name = (
+            llm_base_url_env_name()
+            if provider == JudgeProvider.OPENAI_COMPATIBLE
+            else ""
+        )
     fields = {
         "provider": provider,
         "model": model,

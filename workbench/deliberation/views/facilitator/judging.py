@@ -34,7 +34,6 @@ from workbench.judging.llm import (
     DEFAULT_MODELS,
     LLM_PROVIDERS,
     available_providers,
-    base_url_env_name,
 )
 from workbench.judging.llm.offline import BASELINE_MODEL
 from workbench.judging.models import (
@@ -331,17 +330,11 @@ def judging(request: FacilitatorRequest, slug: str) -> HttpResponse:
     )
     if form.is_bound and form.is_valid():
         data = form.cleaned_data
-        provider = data["provider"]
         config = judge_config_get_or_create(
-            provider=provider,
+            provider=data["provider"],
             model=data["model"],
             samples=data["samples"],
             control=data["control"],
-            # Keys and URLs stay in the worker's environment; only the name of
-            # the variable holding an OpenAI-compatible server's URL is stored.
-            base_url_env_name=base_url_env_name()
-            if provider == JudgeProvider.OPENAI_COMPATIBLE
-            else "",
         )
         try:
             run = judge_run_start(

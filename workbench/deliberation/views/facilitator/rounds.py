@@ -31,7 +31,7 @@ from workbench.deliberation.views.facilitator._common import (
 )
 
 TEMPLATES = "deliberation/facilitator/"
-SHORTLIST_KINDS = (Round.Kind.RANK, Round.Kind.VOTE)
+SHORTLIST_KINDS = (Round.Kind.RANK, Round.Kind.VOTE, Round.Kind.REVIEW)
 
 
 @login_required

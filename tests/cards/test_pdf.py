@@ -1,0 +1,190 @@
+"""The value-card PDF: its pages and text, PNG rendering, hostile participant text
+and growing cards."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from io import BytesIO
+from pathlib import Path
+
+import pypdf
+import pytest
+import weasyprint
+
+from workbench.cards.render.pdf import RefusingURLFetcher, cards_pdf
+from workbench.cards.render.pdf_sample import sample_card, sample_constitution_cards
+from workbench.cards.schema import validate_card
+
+HOSTILE = (
+    '<script>alert("x")</script> <img src="http://evil.example/p.png"> '
+    '<a href="file:///etc/passwd">passwd</a> <link rel="stylesheet" '
+    'href="https://evil.example/s.css"> url(file:///etc/shadow)'
+)
+
+
+def _pages(pdf: bytes) -> list[str]:
+    reader = pypdf.PdfReader(BytesIO(pdf))
+    return [page.extract_text() or "" for page in reader.pages]
+
+
+def _flat(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+@pytest.fixture(scope="module")
+def document() -> tuple[list[dict[str, object]], bytes]:
+    cards = sample_constitution_cards(principles=2, groups=3)
+    for card in cards:
+        validate_card(card)
+    return cards, cards_pdf(cards, title="AI values")
+
+
+def test_pdf_has_cover_contents_one_section_per_card_and_appendix(document):
+    cards, pdf = document
+    pages = _pages(pdf)
+    assert pdf.startswith(b"%PDF-")
+    assert "AI values" in pages[0] and "How should an AI assistant behave?" in pages[0]
+    assert "Contents" in pages[1]
+    # Every card starts on a new page whose number the contents give.
+    for card in cards:
+        start = next(
+            i
+            for i, p in enumerate(pages)
+            # The card's kicker; the constitution's table of principles also
+            # names every principle card's id.
+            if f"CARD · {card['id']}".upper() in p.upper()
+        )
+        line = next(ln for ln in pages[1].splitlines() if str(card["title"]) in ln)
+        assert line.rstrip().endswith(str(start + 1)), (line, start + 1)
+        for heading in (
+            "Criteria",
+            "Origin",
+            "Measurement",
+            "Aggregation",
+            "Legitimacy",
+        ):
+            assert heading in "".join(pages[start : start + 8])
+    # Content hashes on the cover and in the appendix; page numbers in the footer.
+    for card in cards:
+        digest = card["legitimacy"]["content_hash"]  # type: ignore[index]
+        assert digest in _flat(pages[0])
+        assert digest in _flat(pages[-1] + pages[-2])
+    assert "Appendix: provenance" in pages[-1] + pages[-2]
+    assert "WeasyPrint" in pages[-1] or "weasyprint" in pages[-1]
+    assert f"2 / {len(pages)}" in pages[1]
+
+
+def test_pdf_draws_charts_as_vector_graphics(document):
+    _, pdf = document
+    pages = _pages(pdf)
+    # The chart labels are text in the PDF (inline SVG), e.g. the legend and the groups.
+    start = next(i for i, p in enumerate(pages) if "CARD · PRINCIPLE-1" in p.upper())
+    text = "".join(pages[start : start + 8])
+    assert "Support per group" in text and "Encoding gap per group" in text
+    assert "Nurses" in text and "Teachers" in text
+
+
+@pytest.mark.skipif(
+    shutil.which("pdftoppm") is None,
+    reason="poppler-utils is not installed (scripts/ensure_pdf_libs.sh)",
+)
+def test_pdf_renders_to_png(document, tmp_path: Path):
+    _, pdf = document
+    (tmp_path / "cards.pdf").write_bytes(pdf)
+    subprocess.run(
+        [
+            "pdftoppm",
+            "-png",
+            "-r",
+            "30",
+            "-f",
+            "1",
+            "-l",
+            "3",
+            str(tmp_path / "cards.pdf"),
+            str(tmp_path / "page"),
+        ],
+        check=True,
+        timeout=60,
+    )
+    pngs = sorted(tmp_path.glob("page-*.png"))
+    assert len(pngs) == 3
+    assert all(
+        p.read_bytes().startswith(b"\x89PNG") and p.stat().st_size > 1000 for p in pngs
+    )
+
+
+def test_hostile_participant_text_prints_as_text_and_fetches_nothing():
+    card = sample_card(text=HOSTILE, groups=2, narrative=HOSTILE)
+    card["criteria"]["examples"][0]["prompt"] = HOSTILE
+    card["origin"]["supporters"]["per_group"][
+        '<img src="http://evil.example/g.png">'
+    ] = {
+        "agree": 1,
+        "disagree": 0,
+        "pass": 0,
+        "participants": 1,
+    }
+    validate_card(card)
+    fetcher = RefusingURLFetcher()
+    pdf = cards_pdf([card], title=HOSTILE, fetcher=fetcher)
+    assert fetcher.requested == []
+    text = _flat("".join(_pages(pdf)))
+    assert _flat('<script>alert("x")</script>') in text
+    assert _flat('<a href="file:///etc/passwd">passwd</a>') in text
+    assert _flat('<img src="http://evil.example/p.png">') in text
+    # No link annotation points anywhere (participant text made no link).
+    reader = pypdf.PdfReader(BytesIO(pdf))
+    uris = [
+        a.get_object().get("/A", {}).get("/URI")
+        for page in reader.pages
+        for a in page.get("/Annots") or []
+    ]
+    assert not [u for u in uris if u]
+
+
+def test_fetcher_refuses_and_records_what_markup_would_fetch():
+    """The recording the test above relies on: unescaped markup does ask."""
+    fetcher = RefusingURLFetcher()
+    html = '<img src="http://evil.example/p.png"><img src="file:///etc/passwd">'
+    pdf = weasyprint.HTML(
+        string=html, base_url=None, url_fetcher=fetcher.weasyprint()
+    ).write_pdf()
+    assert pdf.startswith(b"%PDF-")
+    assert fetcher.requested == ["http://evil.example/p.png", "file:///etc/passwd"]
+
+
+def test_unknown_parts_of_a_card_print_as_generic_tables():
+    card = sample_card(groups=2)
+    card["future_section"] = {"novel_figure": 0.42, "rows": [{"a": 1, "b": "x"}]}
+    card["measurement"]["brand_new"] = {"nested": {"deep": "value-7"}}
+    text = "".join(_pages(cards_pdf([card], title="Cards")))
+    assert "Future section" in text and "Novel figure" in text and "0.42" in text
+    assert "Brand new" in text and "value-7" in text
+
+
+def test_non_latin_scripts_are_printed_with_embedded_fonts():
+    words = ["看護師は患者を尊重する", "المعلمون", "शिक्षक", "Ελληνικά"]
+    card = sample_card(text=" / ".join(words), groups=2)
+    pdf = cards_pdf([card], title="Cards")
+    text = "".join(_pages(pdf))
+    # Devanagari is shaped into conjunct glyphs that text extraction does not
+    # map back to letters; its font is checked below instead.
+    for word in (words[0], words[1], words[3]):
+        assert word in text or _flat(word) in _flat(text), word
+    if (
+        not shutil.which("fc-list")
+        or not subprocess.run(
+            ["fc-list", ":lang=zh-cn"], check=False, capture_output=True, text=True
+        ).stdout
+    ):
+        pytest.skip("no CJK font installed (scripts/ensure_pdf_libs.sh)")
+    fonts = {
+        str(f.get_object().get("/BaseFont"))
+        for page in pypdf.PdfReader(BytesIO(pdf)).pages
+        for f in (page.get("/Resources", {}).get("/Font") or {}).values()
+    }
+    assert any("CJK" in f for f in fonts), fonts
+    assert any("Devanagari" in f for f in fonts), fonts

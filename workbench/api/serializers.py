@@ -1,0 +1,430 @@
+# DRF ships no type hints (and djangorestframework-stubs is not installed):
+# mypy: disable-error-code="import-untyped, misc, no-untyped-call"
+# mypy: disable-error-code="untyped-decorator, no-any-return"
+"""Output serializers (what the API returns) and input serializers (what it accepts),
+kept apart so each is exactly what the schema says."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext_lazy
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from workbench.deliberation.models import (
+    Constitution,
+    ModerationEvent,
+    Participant,
+    ParticipantGroup,
+    Principle,
+    PrincipleVersion,
+    RankingBallot,
+    Round,
+    Vote,
+    VoteChoice,
+    VoteRecord,
+    Workshop,
+)
+from workbench.judging.models import (
+    ComparisonItem,
+    ComparisonSet,
+    HumanJudgment,
+    JudgeConfig,
+    JudgeControl,
+    JudgeRun,
+    Verdict,
+)
+
+# --- errors ------------------------------------------------------------------------
+
+
+class ErrorDetailSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="A stable machine-readable code.")
+    message = serializers.CharField(help_text="What went wrong, for a person.")
+    fields = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text="Per input field, its messages (invalid input only).",
+    )
+
+
+class ErrorSerializer(serializers.Serializer):
+    error = ErrorDetailSerializer()
+
+
+# --- deliberation: output ------------------------------------------------------------
+
+
+class WorkshopSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Workshop
+        fields = [
+            "slug",
+            "title",
+            "question",
+            "description",
+            "source",
+            "strict_moderation",
+            "show_moderation_log",
+            "show_opinion_map",
+            "created_at",
+            "updated_at",
+        ]
+
+
+class GroupSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ParticipantGroup
+        fields = ["id", "name", "description", "external_id", "invite_token"]
+
+
+class ParticipantSerializer(serializers.ModelSerializer):
+    demographics = serializers.SerializerMethodField(
+        help_text="Only when the participant consented to share them; else {}."
+    )
+
+    class Meta:
+        model = Participant
+        # The pk is the pseudonymous id; public_id (the participant's cookie
+        # identity) is never exposed.
+        fields = [
+            "id",
+            "group",
+            "external_id",
+            "language",
+            "demographics_consent",
+            "demographics",
+            "created_at",
+        ]
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_demographics(self, obj: Participant) -> dict[str, Any]:
+        return dict(obj.demographics) if obj.demographics_consent else {}
+
+
+class PrincipleVersionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PrincipleVersion
+        fields = ["id", "number", "text", "reason", "created_at"]
+
+
+class PrincipleSerializer(serializers.ModelSerializer):
+    versions = PrincipleVersionSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Principle
+        fields = [
+            "id",
+            "text",
+            "status",
+            "is_seed",
+            "is_meta",
+            "group",
+            "round",
+            "author",
+            "merged_into",
+            "external_id",
+            "created_at",
+            "versions",
+        ]
+
+
+class RoundSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Round
+        fields = [
+            "id",
+            "title",
+            "kind",
+            "scope",
+            "group",
+            "status",
+            "position",
+            "opens_at",
+            "closes_at",
+            "opened_at",
+            "closed_at",
+            "created_at",
+        ]
+
+
+class VoteSerializer(serializers.ModelSerializer):
+    choice_label = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Vote
+        fields = [
+            "id",
+            "participant",
+            "principle",
+            "round",
+            "choice",
+            "choice_label",
+            "cast_at",
+        ]
+
+    def get_choice_label(self, obj: Vote | VoteRecord) -> str:
+        return VoteChoice(obj.choice).name.lower()
+
+
+class VoteRecordSerializer(VoteSerializer):
+    class Meta(VoteSerializer.Meta):
+        model = VoteRecord  # type: ignore[assignment]  # same fields, other table
+
+
+class BallotSerializer(serializers.ModelSerializer):
+    ranking = serializers.ListField(
+        child=serializers.IntegerField(),
+        help_text="Principle ids, most preferred first.",
+    )
+
+    class Meta:
+        model = RankingBallot
+        fields = ["id", "participant", "round", "ranking", "created_at", "updated_at"]
+
+
+class ModerationEventSerializer(serializers.ModelSerializer):
+    actor = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    data = serializers.JSONField()
+
+    class Meta:
+        model = ModerationEvent
+        fields = [
+            "id",
+            "action",
+            "principle",
+            "round",
+            "actor",
+            "reason",
+            "data",
+            "created_at",
+        ]
+
+
+class ConstitutionSerializer(serializers.ModelSerializer):
+    parameters = serializers.JSONField()
+    principles = serializers.JSONField()
+    figures = serializers.JSONField()
+
+    class Meta:
+        model = Constitution
+        fields = [
+            "id",
+            "title",
+            "rule",
+            "parameters",
+            "principles",
+            "figures",
+            "content_hash",
+            "published_at",
+        ]
+
+
+class AnalysisSerializer(serializers.Serializer):
+    computed_at = serializers.DateTimeField(allow_null=True)
+    n_votes = serializers.IntegerField()
+    n_participants = serializers.IntegerField()
+    result = serializers.JSONField(
+        allow_null=True,
+        help_text="What `manage.py analyze --json` prints; null before any analysis.",
+    )
+
+
+# --- judging: output -----------------------------------------------------------------
+
+
+class ComparisonSetSerializer(serializers.ModelSerializer):
+    n_items = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = ComparisonSet
+        fields = [
+            "id",
+            "name",
+            "source",
+            "format",
+            "round",
+            "generation_status",
+            "n_items",
+            "created_at",
+        ]
+
+
+class ComparisonItemSerializer(serializers.ModelSerializer):
+    principle = serializers.IntegerField(source="principle_version.principle_id")
+    principle_text = serializers.CharField(source="principle_version.text")
+    prompt = serializers.CharField(source="prompt.text")
+    response_a = serializers.CharField(source="response_a.text")
+    response_b = serializers.CharField(source="response_b.text")
+
+    class Meta:
+        model = ComparisonItem
+        fields = [
+            "id",
+            "comparison_set",
+            "external_id",
+            "principle_version",
+            "principle",
+            "principle_text",
+            "prompt",
+            "response_a",
+            "response_b",
+        ]
+
+
+class HumanJudgmentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = HumanJudgment
+        fields = [
+            "id",
+            "item",
+            "participant",
+            "label",
+            "reason",
+            "shown_order",
+            "created_at",
+        ]
+
+
+class JudgeConfigSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = JudgeConfig
+        fields = [
+            "id",
+            "provider",
+            "model",
+            "prompt_version",
+            "temperature",
+            "samples",
+            "both_orders",
+            "control",
+        ]
+
+
+class RunProgressSerializer(serializers.Serializer):
+    status = serializers.CharField()
+    done = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    total = serializers.IntegerField()
+    cache_hits = serializers.IntegerField()
+    cost = serializers.DecimalField(max_digits=12, decimal_places=6)
+    percent = serializers.FloatField()
+    finished = serializers.BooleanField()
+    error = serializers.CharField()
+
+
+class JudgeRunSerializer(serializers.ModelSerializer):
+    config = JudgeConfigSerializer(read_only=True)
+
+    class Meta:
+        model = JudgeRun
+        fields = [
+            "id",
+            "comparison_set",
+            "config",
+            "status",
+            "verdicts_total",
+            "verdicts_done",
+            "verdicts_failed",
+            "cache_hits",
+            "cost_estimate",
+            "started_at",
+            "finished_at",
+            "error",
+            "created_at",
+        ]
+
+
+class VerdictSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Verdict
+        fields = [
+            "id",
+            "run",
+            "item",
+            "order",
+            "sample",
+            "choice",
+            "probability_a",
+            "rationale",
+            "raw_output",
+            "input_tokens",
+            "output_tokens",
+            "latency_ms",
+            "cost_estimate",
+            "error",
+            "created_at",
+        ]
+
+
+# --- inputs --------------------------------------------------------------------------
+
+
+class WorkshopInputSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=200)
+    question = serializers.CharField()
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    slug = serializers.SlugField(
+        max_length=80,
+        required=False,
+        help_text=gettext_lazy("Empty: derived from the title."),
+    )
+    strict_moderation = serializers.BooleanField(required=False, default=True)
+    show_moderation_log = serializers.BooleanField(required=False, default=False)
+    show_opinion_map = serializers.BooleanField(required=False, default=False)
+
+
+class GroupInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=120)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    external_id = serializers.CharField(
+        max_length=64, required=False, allow_blank=True, default=""
+    )
+
+
+class RoundInputSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=Round.Kind.choices)
+    title = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, default=""
+    )
+    scope = serializers.ChoiceField(
+        choices=Round.Scope.choices, required=False, default=Round.Scope.ALL
+    )
+    group = serializers.IntegerField(
+        required=False, allow_null=True, default=None, help_text="A group's id."
+    )
+    opens_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    closes_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+
+
+class PrincipleInputSerializer(serializers.Serializer):
+    text = serializers.CharField(help_text=gettext_lazy("A seed principle's wording."))
+    group = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text=gettext_lazy("The group it belongs to; empty: workshop-wide."),
+    )
+
+
+class JudgeRunInputSerializer(serializers.Serializer):
+    comparison_set = serializers.IntegerField(help_text="A comparison set's id.")
+    provider = serializers.ChoiceField(
+        choices=JudgeConfig.Provider.choices,
+        help_text=gettext_lazy(
+            "offline always works; the others only when this server holds their key."
+        ),
+    )
+    model = serializers.CharField(
+        max_length=200,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text=gettext_lazy("Empty: the provider's default model."),
+    )
+    samples = serializers.IntegerField(min_value=1, max_value=10, default=1)
+    control = serializers.ChoiceField(
+        choices=JudgeControl.choices, required=False, default=JudgeControl.NONE
+    )

@@ -1,0 +1,682 @@
+"""Value cards as a PDF, through WeasyPrint.
+
+The document is HTML from ``templates/cards/pdf/`` with every value escaped by
+Django (participant text can hold markup, script tags, remote images and
+``file://`` links: it must print as text) and charts drawn as inline SVG by
+``charts``. WeasyPrint gets a fetcher that refuses every URL, so even markup
+that slipped through could reach neither the network nor the disk; the document
+needs nothing from outside (fonts come from fontconfig, not from URLs).
+
+Known parts of a card get a designed, compact layout (a principle card is about
+one page: figures as charts and one-line facts, not nested tables); any key this
+module does not know falls back to a compact generic rendering, so a card that
+grows never breaks the PDF. The constitution card summarises its principles in
+one table (a row per principle, with the page of its card) instead of repeating
+them.
+
+WeasyPrint is imported on first render, not with this module: importing it
+costs seconds and the URL conf imports this module through the views.
+"""
+
+from __future__ import annotations
+
+import functools
+import platform
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from importlib import metadata
+from types import ModuleType
+from typing import Any, NoReturn
+
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
+
+from workbench.cards.render import charts
+
+TEMPLATE = "cards/pdf/cards.html"
+# Parts of a card's top level drawn elsewhere (cover, headings, appendix).
+FRAME_KEYS = {"schema_version", "kind", "id", "title", "workshop", "built_at"}
+DIMENSIONS = ("criteria", "origin", "measurement", "aggregation", "legitimacy")
+
+
+@functools.cache
+def _weasyprint() -> ModuleType:
+    import weasyprint  # noqa: PLC0415 (seconds to import; see the module docstring)
+
+    module: ModuleType = weasyprint
+    return module
+
+
+@functools.cache
+def _fetcher_class() -> type[Any]:
+    from weasyprint.urls import URLFetcher  # noqa: PLC0415
+
+    class _Refusing(URLFetcher):  # type: ignore[misc]
+        def __init__(self, recorder: RefusingURLFetcher) -> None:
+            super().__init__(allowed_protocols=())
+            self.recorder = recorder
+
+        def fetch(self, url: str, headers: Any = None) -> NoReturn:
+            self.recorder.refuse(url)
+
+    return _Refusing
+
+
+class RefusingURLFetcher:
+    """Refuses every URL (http, https, file, data, anything) and remembers what
+    it was asked for, so tests can prove nothing was requested.
+
+    ``weasyprint()`` gives the object WeasyPrint calls (a ``URLFetcher`` with no
+    allowed protocol whose ``fetch`` always refuses); it is built on first use so
+    that importing this module does not import WeasyPrint."""
+
+    def __init__(self) -> None:
+        self.requested: list[str] = []
+
+    def refuse(self, url: str) -> NoReturn:
+        self.requested.append(url)
+        raise ValueError(f"value-card PDFs fetch nothing: {url}")
+
+    def weasyprint(self) -> Any:
+        return _fetcher_class()(self)
+
+
+# ---------------------------------------------------------------- generic parts
+
+
+def _label(key: str) -> str:
+    return key.replace("_", " ").capitalize()
+
+
+def _scalar(value: Any) -> SafeString:
+    if value is None or (isinstance(value, dict | list) and not value):
+        return SafeString("—")
+    if isinstance(value, bool):
+        return format_html("{}", _("yes") if value else _("no"))
+    if isinstance(value, float):
+        return format_html("{}", f"{value:.3g}")
+    text = str(value)
+    if text.isascii():
+        # Plain text, no box of its own: most values are numbers, ids, dates.
+        return format_html("{}", text)
+    return format_html('<span dir="auto">{}</span>', text)
+
+
+def _is_flat(value: Any) -> bool:
+    return not isinstance(value, dict | list) or not value
+
+
+def _join(separator: str, parts: Iterable[SafeString]) -> SafeString:
+    # Safe: every part is escaped markup and the separator is a constant.
+    return mark_safe(separator.join(parts))  # noqa: S308
+
+
+def _inline(value: Any) -> SafeString:
+    """A flat value on one line: mappings as ``key value · key value``, lists
+    comma-separated, empty ones as a dash."""
+    if isinstance(value, dict):
+        if not value:
+            return SafeString("—")
+        # Keys as plain text ("Key: value"), not a span each: one text run.
+        return _join(
+            " · ",
+            (
+                format_html("{}: {}", _label(str(k)), _scalar(v))
+                for k, v in value.items()
+            ),
+        )
+    if isinstance(value, list):
+        if not value:
+            return format_html("{}", _("none"))
+        return _join(", ", (_scalar(v) for v in value))
+    return _scalar(value)
+
+
+def _flat_rows(value: Any) -> bool:
+    """Whether ``value`` is a non-empty mapping or list of rows with flat
+    values (drawn as one table)."""
+    rows = list(value.values()) if isinstance(value, dict) else value
+    return (
+        isinstance(rows, list)
+        and bool(rows)
+        and all(
+            isinstance(r, dict) and r and all(_is_flat(v) for v in r.values())
+            for r in rows
+        )
+    )
+
+
+def generic(value: Any, *, depth: int = 0) -> SafeString:
+    """Any JSON value, compactly: flat parts on one line each, rows as a table,
+    nesting as indented lines; text is escaped."""
+    if _is_flat(value) or (
+        isinstance(value, dict | list)
+        and all(
+            _is_flat(v) for v in (value.values() if isinstance(value, dict) else value)
+        )
+    ):
+        return _inline(value)
+    if isinstance(value, list) and _flat_rows(value):
+        columns = list(dict.fromkeys(k for r in value for k in r))
+        return _table([[r.get(c) for c in columns] for r in value], columns)
+    if isinstance(value, dict):
+        rows = list(value.values())
+        columns = list(rows[0]) if isinstance(rows[0], dict) else []
+        if _flat_rows(value) and all(list(r) == columns for r in rows):
+            return _table([(k, *r.values()) for k, r in value.items()], ["", *columns])
+        return format_html_join(
+            "",
+            '<div class="kv depth-{}">{}: {}</div>',
+            (
+                (depth, _label(str(k)), generic(v, depth=depth + 1))
+                for k, v in value.items()
+            ),
+        )
+    return format_html_join(
+        "",
+        '<div class="kv depth-{}">{}</div>',
+        ((depth, generic(v, depth=depth + 1)) for v in value),
+    )
+
+
+def _table(rows: Iterable[Iterable[Any]], columns: Iterable[str]) -> SafeString:
+    head = format_html_join("", "<th>{}</th>", ((_label(str(c)),) for c in columns))
+    body = format_html_join(
+        "",
+        "<tr>{}</tr>",
+        (
+            (format_html_join("", "<td>{}</td>", ((_scalar(v),) for v in r)),)
+            for r in rows
+        ),
+    )
+    return format_html(
+        '<table class="grid"><thead><tr>{}</tr></thead><tbody>{}</tbody></table>',
+        head,
+        body,
+    )
+
+
+def _rest(part: Mapping[str, Any], done: Iterable[str]) -> SafeString:
+    """The keys of ``part`` no designed layout drew, compactly."""
+    rest = {k: v for k, v in part.items() if k not in set(done)}
+    return generic(rest) if rest else SafeString("")
+
+
+def _figure(svg: str, caption: str) -> SafeString:
+    # The SVG is built by ``charts`` from numbers with every label escaped.
+    chart = mark_safe(svg)  # noqa: S308
+    return format_html("<figure>{}<figcaption>{}</figcaption></figure>", chart, caption)
+
+
+def _not_measured(value: Any) -> SafeString | None:
+    if isinstance(value, dict) and value.get("measured") is False:
+        return format_html(
+            '<span class="muted">{}: <span dir="auto">{}</span></span>',
+            _("Not measured"),
+            value.get("reason", ""),
+        )
+    return None
+
+
+def _counts_by_group(value: Any) -> bool:
+    return (
+        isinstance(value, dict)
+        and bool(value)
+        and all(
+            isinstance(c, dict) and {"agree", "disagree"} <= set(c)
+            for c in value.values()
+        )
+    )
+
+
+def _abc(counts: Mapping[str, Any]) -> tuple[Any, ...]:
+    return tuple(counts.get(k) for k in ("agree", "disagree", "pass"))
+
+
+def _same_counts(a: Any, b: Any) -> bool:
+    """Whether two per-group count tables agree on agree/disagree/pass."""
+    return (
+        _counts_by_group(a)
+        and _counts_by_group(b)
+        and list(a) == list(b)
+        and all(_abc(a[g]) == _abc(b[g]) for g in a)
+    )
+
+
+def _line(heading: str, html: SafeString) -> SafeString:
+    return format_html(
+        '<p class="line"><span class="h">{}</span> {}</p>', heading, html
+    )
+
+
+# ---------------------------------------------------------------- dimensions
+
+
+def _criteria(part: dict[str, Any], card: Mapping[str, Any]) -> SafeString:
+    html = format_html(
+        '<blockquote class="principle" dir="auto">{}</blockquote>', part.get("text", "")
+    )
+    versions = part.get("versions") or []
+    if len(versions) > 1:
+        html += format_html(
+            '<p class="h">{}</p><ol class="versions">{}</ol>',
+            _("Versions"),
+            format_html_join(
+                "",
+                '<li><span class="muted">{} · {}</span> <span dir="auto">{}</span>'
+                ' <span class="muted">({})</span></li>',
+                (
+                    (
+                        v.get("number"),
+                        str(v.get("created_at") or "")[:10],
+                        v.get("text"),
+                        v.get("reason") or "—",
+                    )
+                    for v in versions
+                ),
+            ),
+        )
+    examples = part.get("examples") or []
+    if examples:
+        html += format_html('<p class="h">{}</p>', _("Examples participants agree on"))
+        html += format_html_join(
+            "",
+            '<div class="example"><span class="prompt" dir="auto">{}</span> → '
+            '<span dir="auto">{}</span> <span class="muted">({})</span></div>',
+            (
+                (
+                    e.get("prompt", ""),
+                    e.get("preferred_response", ""),
+                    _("%(share).0f%% of %(n)s labels prefer this response")
+                    % {
+                        "share": 100 * float(e.get("share", 0)),
+                        "n": e.get("n_labels", 0),
+                    },
+                )
+                for e in examples
+            ),
+        )
+    else:
+        html += _line(
+            _("Examples participants agree on"),
+            format_html('<span class="muted">{}</span>', _("none")),
+        )
+    if part.get("examples_rule"):
+        html += format_html('<p class="note">{}</p>', part["examples_rule"])
+    return html + _rest(part, {"text", "versions", "examples", "examples_rule"})
+
+
+def _origin(part: dict[str, Any], card: Mapping[str, Any]) -> SafeString:
+    html = SafeString("")
+    supporters = dict(part.get("supporters") or {})
+    if _counts_by_group(supporters.get("per_group")):
+        html += _figure(
+            charts.votes_bars_svg(
+                supporters.pop("per_group"), title=_("Support per group")
+            ),
+            _("Support per group: agree / disagree / pass (participants)"),
+        )
+    if supporters:
+        html += _line(_("Supporters"), generic(supporters, depth=1))
+    return html + _rest(part, {"supporters"})
+
+
+def _encoding_gap(value: dict[str, Any], card: Mapping[str, Any]) -> SafeString:
+    html = SafeString("")
+    value = dict(value)
+    per_group = value.get("per_group")
+    if isinstance(per_group, dict) and per_group:
+        metric = "gap" if any("gap" in (g or {}) for g in per_group.values()) else None
+        if metric:
+            rows = [_interval(_("all participants"), value, metric)]
+            rows += [
+                _interval(str(group), figures or {}, metric)
+                for group, figures in per_group.items()
+            ]
+            html += _figure(
+                charts.intervals_svg(rows, title=_("Encoding gap per group")),
+                _(
+                    "Encoding gap per group with 95% confidence intervals "
+                    "(κ: judge-human kappa; agr.: normalised agreement)"
+                ),
+            )
+            value.pop("per_group")
+            for k in (metric, "ci"):
+                value.pop(k, None)
+    if isinstance(card.get("principles"), list) and isinstance(
+        value.get("principles"), list
+    ):
+        # Drawn per principle in the constitution's summary table.
+        value.pop("principles")
+        html += format_html(
+            '<span class="muted">{}</span> ',
+            _("Per principle: see the table of principles below."),
+        )
+    return html + generic(value, depth=1)
+
+
+def _interval(label: str, figures: Mapping[str, Any], metric: str) -> charts.Interval:
+    ci = (figures.get("ci") or {}).get(metric) or [None, None]
+    extra = [
+        f"{name} {figures[key]:.2f}"
+        for key, name in (("kappa", "κ"), ("normalized_agreement", "agr."))
+        if isinstance(figures.get(key), int | float)
+    ]
+    others = {
+        k: v
+        for k, v in figures.items()
+        if k not in {metric, "ci", "kappa", "normalized_agreement"}
+        and isinstance(v, int | float)
+        and not isinstance(v, bool)
+    }
+    extra += [f"{_label(k)} {v}" for k, v in others.items()]
+    return charts.Interval(
+        label, figures.get(metric), ci[0], ci[1], note=" · ".join(extra)
+    )
+
+
+def _votes(value: dict[str, Any], card: Mapping[str, Any]) -> SafeString:
+    html = SafeString("")
+    value = dict(value)
+    supporters = ((card.get("origin") or {}).get("supporters") or {}).get("per_group")
+    if _same_counts(value.get("per_group"), supporters):
+        value.pop("per_group")
+        html += format_html(
+            '<span class="muted">{}</span> ',
+            _("Per participant group: as in the Origin chart."),
+        )
+    for sub, caption in (
+        ("per_group", _("Votes per participant group")),
+        ("per_opinion_group", _("Votes per opinion group")),
+    ):
+        if _counts_by_group(value.get(sub)):
+            html += _figure(
+                charts.votes_bars_svg(value.pop(sub), title=caption), caption
+            )
+    return html + generic(value, depth=1)
+
+
+def _measurement(part: dict[str, Any], card: Mapping[str, Any]) -> SafeString:
+    html = SafeString("")
+    labels = {
+        "votes": _("Votes"),
+        "ranking": _("Ranking"),
+        "comparisons": _("Comparison judgments"),
+        "judges": _("Judges"),
+        "encoding_gap": _("Encoding gap"),
+    }
+    for key, heading in labels.items():
+        if key not in part:
+            continue
+        value = part[key]
+        skipped = _not_measured(value)
+        if skipped is not None:
+            html += _line(heading, skipped)
+        elif key == "votes" and isinstance(value, dict):
+            html += _line(heading, _votes(value, card))
+        elif key == "encoding_gap" and isinstance(value, dict):
+            html += _line(heading, _encoding_gap(value, card))
+        else:
+            html += _line(heading, generic(value, depth=1))
+    return html + _rest(part, labels)
+
+
+def _aggregation(part: dict[str, Any], card: Mapping[str, Any]) -> SafeString:
+    rule = part.get("rule_label") or part.get("rule")
+    html = format_html(
+        '<p class="lead">{}: <strong>{}</strong> · {}: <strong>{}</strong></p>',
+        _("Rule"),
+        rule or "—",
+        _("Adopted"),
+        {True: _("yes"), False: _("no"), None: "—"}[part.get("adopted")],
+    )
+    return html + _rest(part, {"rule", "rule_label", "adopted"})
+
+
+def _legitimacy(part: dict[str, Any], card: Mapping[str, Any]) -> SafeString:
+    html = SafeString("")
+    narrative = part.get("narrative") or {}
+    if narrative:
+        fields = [
+            ("recruitment", _("Recruitment")),
+            ("representativeness", _("Representativeness")),
+            ("deliberation_design", _("Deliberation design")),
+            ("limitations", _("Limitations")),
+        ]
+        html += format_html(
+            '<div class="narrative"><p class="marker">{}</p>{}{}</div>',
+            _("Written by the facilitator"),
+            format_html_join(
+                "",
+                '<p><span class="h">{}</span> <span dir="auto">{}</span></p>',
+                ((label, narrative.get(key) or "—") for key, label in fields),
+            ),
+            _rest(narrative, {key for key, _label in fields}),
+        )
+    review = part.get("review") or {}
+    if review:
+        html += _line(
+            _("Review by group representatives"),
+            format_html(
+                "<strong>{}</strong> · {}",
+                review.get("status", ""),
+                generic({k: v for k, v in review.items() if k != "status"}, depth=1),
+            ),
+        )
+    html += _rest(part, {"narrative", "review", "content_hash"})
+    if part.get("content_hash"):
+        html += _line(
+            _("Content hash"),
+            format_html('<code class="hash">{}</code>', part["content_hash"]),
+        )
+    return html
+
+
+def _pluralism(part: dict[str, Any], card: Mapping[str, Any]) -> SafeString:
+    rows = [
+        (_label(key), (m or {}).get("value") if isinstance(m, dict) else None)
+        for key, m in part.items()
+    ]
+    html = _figure(
+        charts.share_bars_svg(rows, title=_("Pluralism")),
+        _("Pluralism measures (0 to 1)"),
+    )
+    details = {
+        key: {k: v for k, v in m.items() if k != "value"} if isinstance(m, dict) else m
+        for key, m in part.items()
+    }
+    return html + generic(details)
+
+
+SECTIONS: dict[str, Callable[[dict[str, Any], Mapping[str, Any]], SafeString]] = {
+    "criteria": _criteria,
+    "origin": _origin,
+    "measurement": _measurement,
+    "aggregation": _aggregation,
+    "legitimacy": _legitimacy,
+    "pluralism": _pluralism,
+}
+
+
+def _principles_table(
+    ids: list[Any], card: Mapping[str, Any], anchors: Mapping[str, tuple[str, Any]]
+) -> SafeString:
+    """The constitution's principles, a row each: its card (with the page the
+    card starts on), the votes and the encoding gap."""
+    gap_rows = ((card.get("measurement") or {}).get("encoding_gap") or {}).get(
+        "principles"
+    )
+    gaps = {
+        str(r.get("id")): r
+        for r in (gap_rows if isinstance(gap_rows, list) else [])
+        if isinstance(r, dict)
+    }
+    rows = []
+    for number, pid in enumerate(ids, start=1):
+        anchor, principle = anchors.get(str(pid), ("", {}))
+        votes = (principle.get("measurement") or {}).get("votes") or {}
+        gap = gaps.get(str(pid)) or (
+            (principle.get("measurement") or {}).get("encoding_gap") or {}
+        )
+        title = principle.get("title") or pid
+        # The page number sits in a column of its own, fixed in width: text
+        # that changes length when the number is known would re-wrap the row
+        # and make WeasyPrint lay out every later page again.
+        page = format_html('<a class="page" href="#{}"></a>', anchor) if anchor else ""
+        name = (
+            title
+            if str(title).isascii()
+            else format_html('<span dir="auto">{}</span>', title)
+        )
+        rows.append(
+            format_html(
+                '<tr><td>{}</td><td>{}<br>{}</td><td class="num">{}</td>{}</tr>',
+                number,
+                name,
+                pid,
+                page,
+                format_html_join(
+                    "",
+                    '<td class="num">{}</td>',
+                    (
+                        (_scalar(v),)
+                        for v in (
+                            *_abc(votes),
+                            gap.get("human_ceiling"),
+                            gap.get("judge_agreement"),
+                            gap.get("gap"),
+                        )
+                    ),
+                ),
+            )
+        )
+    head = format_html_join(
+        "",
+        "<th>{}</th>",
+        (
+            (c,)
+            for c in (
+                "#",
+                _("Principle"),
+                _("Page"),
+                _("Agree"),
+                _("Disagree"),
+                _("Pass"),
+                _("Human ceiling"),
+                _("Judge agreement"),
+                _("Gap"),
+            )
+        ),
+    )
+    return format_html(
+        '<table class="grid principles"><thead><tr>{}</tr></thead>'
+        "<tbody>{}</tbody></table>",
+        head,
+        _join("", rows),
+    )
+
+
+def _section_title(key: str) -> str:
+    return {
+        "criteria": _("Criteria"),
+        "origin": _("Origin"),
+        "measurement": _("Measurement"),
+        "aggregation": _("Aggregation"),
+        "legitimacy": _("Legitimacy"),
+        "pluralism": _("Pluralism"),
+        "principles": _("Principles of this constitution"),
+    }.get(key, _label(key))
+
+
+def _card_sections(
+    card: Mapping[str, Any], anchors: Mapping[str, tuple[str, Any]]
+) -> list[tuple[str, SafeString]]:
+    sections = []
+    for key, value in card.items():
+        if key in FRAME_KEYS:
+            continue
+        render = SECTIONS.get(key)
+        if render and isinstance(value, dict):
+            html = render(value, card)
+        elif key == "principles" and isinstance(value, list):
+            html = _principles_table(value, card, anchors)
+        else:
+            html = generic(value)
+        sections.append((_section_title(key), html))
+    return sections
+
+
+# ---------------------------------------------------------------- document
+
+
+def software_versions() -> dict[str, str]:
+    versions = {"Python": platform.python_version()}
+    for dist in ("workbench", "Django", "weasyprint", "pydyf", "jsonschema"):
+        try:
+            versions[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            continue
+    # Pango shapes the text (and picks fallback fonts); its version is an int.
+    pango = int(_weasyprint().text.ffi.pango.pango_version())
+    versions["Pango"] = f"{pango // 10000}.{pango // 100 % 100}.{pango % 100}"
+    return versions
+
+
+def cards_html(
+    cards: list[dict[str, Any]], *, title: str, built_at: datetime | None = None
+) -> str:
+    """The document WeasyPrint prints (useful on its own to debug the layout)."""
+    workshop = cards[0].get("workshop", {}) if cards else {}
+    anchors = {
+        str(card.get("id", "")): (f"card-{i}", card)
+        for i, card in enumerate(cards, start=1)
+    }
+    entries = [
+        {
+            "anchor": f"card-{i}",
+            "kind": card.get("kind", ""),
+            "id": card.get("id", ""),
+            "title": card.get("title", ""),
+            "content_hash": (card.get("legitimacy") or {}).get("content_hash", ""),
+            "built_at": card.get("built_at", ""),
+            "sections": _card_sections(card, anchors),
+        }
+        for i, card in enumerate(cards, start=1)
+    ]
+    sources = sorted(
+        {str((c.get("workshop") or {}).get("source", "")) for c in cards} - {""}
+    )
+    return render_to_string(
+        TEMPLATE,
+        {
+            "title": title,
+            "workshop": workshop,
+            "cards": entries,
+            "built_at": built_at or timezone.now(),
+            "sources": sources,
+            "versions": software_versions(),
+            "schema_versions": sorted(
+                {str(c.get("schema_version", "")) for c in cards}
+            ),
+        },
+    )
+
+
+def cards_pdf(
+    cards: list[dict[str, Any]],
+    *,
+    title: str,
+    fetcher: RefusingURLFetcher | None = None,
+) -> bytes:
+    """The cards as one PDF: cover, contents with page numbers, one card per
+    section (each from a new page), and an appendix with provenance."""
+    document = _weasyprint().HTML(
+        string=cards_html(cards, title=title),
+        base_url=None,
+        url_fetcher=(fetcher or RefusingURLFetcher()).weasyprint(),
+    )
+    pdf: bytes = document.write_pdf()
+    return pdf

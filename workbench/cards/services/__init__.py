@@ -1,0 +1,1 @@
+"""Value cards, assembled from a workshop's stored records (build.py)."""
