@@ -372,6 +372,10 @@ def test_publishing_a_deviation_through_the_page_needs_the_checkbox(
     assert published.status_code == 302
     constitution = Constitution.objects.get(workshop=setup.workshop)
     assert constitution.parameters["deviation"] is True
+    # The published constitution's page says so too.
+    detail = owner_client.get(published["Location"]).content.decode()
+    assert "Rule fixed before publishing" in detail
+    assert "Published under a different rule" in detail
 
 
 def test_other_facilitator_gets_404_and_commits_nothing(outsider_client, setup):

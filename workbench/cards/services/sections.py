@@ -26,27 +26,19 @@ from workbench.deliberation.models import (
     VoteRecord,
 )
 from workbench.judging.models import ComparisonItem, HumanJudgment, JudgeRun
+from workbench.judging.services.encoding_gap import FIGURE_KEYS
 
 MIN_DEMOGRAPHIC_CELL = 5
 EXAMPLE_MIN_LABELS = 2
 EXAMPLE_MIN_SHARE = 0.8
 EXAMPLE_LIMIT = 5
 CHOICE_KEYS = {1: "agree", -1: "disagree", 0: "pass"}
+# The figures `encoding_gap --json` prints for a principle, as the card shows them.
 ENCODING_GAP_KEYS = (
     "version",
     "n_items",
     "n_human_labels",
-    "relevance",
-    "order_consistency",
-    "human_ceiling",
-    "judge_agreement",
-    "gap",
-    "normalized_agreement",
-    "kappa",
-    "alpha_humans",
-    "alpha_with_judge",
-    "js_distance",
-    "js_noise_floor",
+    *FIGURE_KEYS,
     "ci",
     "best_matching_group",
     "group_disparity_p",
