@@ -27,8 +27,8 @@ ACCENT = "#1565c0"
 PLOT_W = 400  # user units across the plot
 ROW_H = 15  # user units per row
 BAR_H = 10
-ROW_MM = 3.4  # printed height of a row, in the SVG and in the HTML columns
-PLOT_MM = 70  # printed width of the plot
+ROW_MM = 3.0  # printed height of a row, in the SVG and in the HTML columns
+PLOT_MM = 30  # printed width of the plot (charts sit in half-page columns)
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class Interval:
     note: str = ""
 
 
-def _cut(text: str, limit: int = 28) -> str:
+def _cut(text: str, limit: int = 20) -> str:
     # Long labels are cut so they never run into the plot.
     return text if len(text) <= limit else text[: limit - 1] + "…"
 

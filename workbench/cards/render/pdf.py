@@ -40,6 +40,15 @@ TEMPLATE = "cards/pdf/cards.html"
 # Parts of a card's top level drawn elsewhere (cover, headings, appendix).
 FRAME_KEYS = {"schema_version", "kind", "id", "title", "workshop", "built_at"}
 DIMENSIONS = ("criteria", "origin", "measurement", "aggregation", "legitimacy")
+# Where a known part of a card goes: across the page above the two columns, in
+# the left column (charts and figures) or the right one (process facts). Any
+# other part goes across the page below the columns.
+TOP = ("criteria",)
+LEFT = ("origin", "measurement", "pluralism")
+RIGHT = ("aggregation", "legitimacy")
+# Longer lists print their first entries and how many more the JSON and
+# Markdown exports carry, so that a card stays about one page.
+LIST_LIMIT = 3
 
 
 @functools.cache
@@ -114,6 +123,20 @@ def _join(separator: str, parts: Iterable[SafeString]) -> SafeString:
     return mark_safe(separator.join(parts))  # noqa: S308
 
 
+def _more(count: int) -> SafeString:
+    return format_html(
+        '<span class="muted">{}</span>',
+        _("%(n)s more in the JSON export") % {"n": count},
+    )
+
+
+def _head(items: list[Any], limit: int = LIST_LIMIT) -> tuple[list[Any], int]:
+    """The first ``limit`` entries of a long list and how many were left off."""
+    if len(items) <= limit + 1:  # "1 more" would take the line it saves
+        return items, 0
+    return items[:limit], len(items) - limit
+
+
 def _inline(value: Any) -> SafeString:
     """A flat value on one line: mappings as ``key value · key value``, lists
     comma-separated, empty ones as a dash."""
@@ -131,7 +154,9 @@ def _inline(value: Any) -> SafeString:
     if isinstance(value, list):
         if not value:
             return format_html("{}", _("none"))
-        return _join(", ", (_scalar(v) for v in value))
+        shown, more = _head(value, 8)
+        text = _join(", ", (_scalar(v) for v in shown))
+        return text + format_html(", {}", _more(more)) if more else text
     return _scalar(value)
 
 
@@ -149,16 +174,41 @@ def _flat_rows(value: Any) -> bool:
     )
 
 
+def _nested_line(value: Any) -> SafeString | None:
+    """A mapping of flat values and flat mappings as one line, the inner
+    mappings in parentheses (``None`` for anything deeper)."""
+    if not isinstance(value, dict) or not all(
+        _is_flat(v) or (isinstance(v, dict) and all(map(_is_flat, v.values())))
+        for v in value.values()
+    ):
+        return None
+    return _join(
+        " · ",
+        (
+            format_html("{}: {}", _label(str(k)), _inline(v))
+            if _is_flat(v)
+            else format_html("{} ({})", _label(str(k)), _inline(v))
+            for k, v in value.items()
+        ),
+    )
+
+
 def generic(value: Any, *, depth: int = 0) -> SafeString:
     """Any JSON value, compactly: flat parts on one line each, rows as a table,
     nesting as indented lines; text is escaped."""
-    if _is_flat(value) or (
+    flat = _is_flat(value) or (
         isinstance(value, dict | list)
         and all(
             _is_flat(v) for v in (value.values() if isinstance(value, dict) else value)
         )
-    ):
-        return _inline(value)
+    )
+    line = _inline(value) if flat else _nested_line(value)
+    if line is not None:
+        return line
+    if isinstance(value, list):
+        value, more = _head(value)
+        if more:
+            return generic(value, depth=depth) + _more(more)
     if isinstance(value, list) and _flat_rows(value):
         columns = list(dict.fromkeys(k for r in value for k in r))
         return _table([[r.get(c) for c in columns] for r in value], columns)
@@ -259,7 +309,7 @@ def _criteria(part: dict[str, Any], card: Mapping[str, Any]) -> SafeString:
     html = format_html(
         '<blockquote class="principle" dir="auto">{}</blockquote>', part.get("text", "")
     )
-    versions = part.get("versions") or []
+    versions, more_versions = _head(list(part.get("versions") or [])[::-1])
     if len(versions) > 1:
         html += format_html(
             '<p class="h">{}</p><ol class="versions">{}</ol>',
@@ -275,11 +325,16 @@ def _criteria(part: dict[str, Any], card: Mapping[str, Any]) -> SafeString:
                         v.get("text"),
                         v.get("reason") or "—",
                     )
-                    for v in versions
+                    for v in versions[::-1]
                 ),
             ),
         )
-    examples = part.get("examples") or []
+        if more_versions:
+            html += format_html(
+                '<p class="note">{}</p>',
+                _("%(n)s earlier versions in the JSON export") % {"n": more_versions},
+            )
+    examples, more_examples = _head(list(part.get("examples") or []))
     if examples:
         html += format_html('<p class="h">{}</p>', _("Examples participants agree on"))
         html += format_html_join(
@@ -299,6 +354,8 @@ def _criteria(part: dict[str, Any], card: Mapping[str, Any]) -> SafeString:
                 for e in examples
             ),
         )
+        if more_examples:
+            html += _more(more_examples)
     else:
         html += _line(
             _("Examples participants agree on"),
@@ -484,11 +541,23 @@ def _pluralism(part: dict[str, Any], card: Mapping[str, Any]) -> SafeString:
         charts.share_bars_svg(rows, title=_("Pluralism")),
         _("Pluralism measures (0 to 1)"),
     )
-    details = {
-        key: {k: v for k, v in m.items() if k != "value"} if isinstance(m, dict) else m
-        for key, m in part.items()
-    }
-    return html + generic(details)
+    # One line per measure (a table of method and inputs does not fit a column).
+    return html + format_html_join(
+        "",
+        '<p class="kv">{}: {}</p>',
+        (
+            (
+                _label(str(key)),
+                generic(
+                    {k: v for k, v in m.items() if k != "value" and v not in ({}, None)}
+                    if isinstance(m, dict)
+                    else m,
+                    depth=1,
+                ),
+            )
+            for key, m in part.items()
+        ),
+    )
 
 
 SECTIONS: dict[str, Callable[[dict[str, Any], Mapping[str, Any]], SafeString]] = {
@@ -593,19 +662,43 @@ def _section_title(key: str) -> str:
 
 def _card_sections(
     card: Mapping[str, Any], anchors: Mapping[str, tuple[str, Any]]
-) -> list[tuple[str, SafeString]]:
-    sections = []
+) -> dict[str, list[tuple[str, SafeString]]]:
+    """The card's parts, rendered, by place: ``top`` (across the page), ``left``
+    and ``right`` (the two columns) and ``bottom`` (across the page)."""
+    sections: dict[str, list[tuple[str, SafeString]]] = {
+        "top": [],
+        "left": [],
+        "right": [],
+        "bottom": [],
+    }
     for key, value in card.items():
         if key in FRAME_KEYS:
             continue
         render = SECTIONS.get(key)
+        if key == "measurement" and isinstance(value, dict) and "encoding_gap" in value:
+            # The encoding gap (the card's tallest chart) opens the right
+            # column, so that the two columns are about as long.
+            gap = {"encoding_gap": value["encoding_gap"]}
+            sections["right"].insert(
+                0, (_("Measurement: encoding gap"), _measurement(gap, card))
+            )
+            value = {k: v for k, v in value.items() if k != "encoding_gap"}  # noqa: PLW2901
         if render and isinstance(value, dict):
             html = render(value, card)
         elif key == "principles" and isinstance(value, list):
             html = _principles_table(value, card, anchors)
         else:
             html = generic(value)
-        sections.append((_section_title(key), html))
+        place = (
+            "top"
+            if key in TOP
+            else "left"
+            if key in LEFT
+            else "right"
+            if key in RIGHT
+            else "bottom"
+        )
+        sections[place].append((_section_title(key), html))
     return sections
 
 
