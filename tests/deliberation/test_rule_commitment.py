@@ -85,6 +85,17 @@ def test_a_new_commitment_supersedes_the_previous_and_keeps_it(setup, owner, clo
     assert second.committed_by == owner
     assert len(first.content_hash) == 64
     assert first.content_hash != second.content_hash
+    # Both stay in the moderation log, in order, with what was fixed.
+    logged = list(
+        ModerationEvent.objects.filter(
+            workshop=setup.workshop, action=ModerationEvent.Action.RULE_COMMIT
+        ).values_list("data", flat=True)
+    )
+    assert [(d["commitment"], d["rule"]) for d in logged] == [
+        (first.pk, "ccai"),
+        (second.pk, "overall"),
+    ]
+    assert logged[1]["threshold"] == 0.6
 
 
 @pytest.mark.parametrize(
@@ -182,6 +193,10 @@ def test_a_confirmed_deviation_is_published_and_recorded(
     assert constitution.parameters["deviation"] is True
     assert constitution.parameters["committed"]["id"] == commitment.pk
     assert constitution.parameters["committed"]["rule"] == "ccai"
+    published = ModerationEvent.objects.get(
+        workshop=setup.workshop, action=ModerationEvent.Action.PUBLISH
+    )
+    assert published.data["deviation"] is True
 
     for thresholds in _thresholds(setup.workshop):
         assert thresholds["rule"] == "ccai"

@@ -395,6 +395,7 @@ class ModerationEvent(models.Model):
         ROUND_CLOSE = "round_close", "Closed round"
         PUBLISH = "publish", "Published constitution"
         IMPORT = "import", "Imported data"
+        RULE_COMMIT = "rule_commit", "Fixed the decision rule"
 
     workshop = models.ForeignKey(
         Workshop, on_delete=models.CASCADE, related_name="moderation_events"

@@ -18,7 +18,12 @@ from django.utils.translation import gettext as _
 
 from workbench.accounts.models import User
 from workbench.core.errors import ApplicationError
-from workbench.deliberation.models import RuleCommitment, VoteRecord, Workshop
+from workbench.deliberation.models import (
+    ModerationEvent,
+    RuleCommitment,
+    VoteRecord,
+    Workshop,
+)
 from workbench.deliberation.services.constitutions import (
     _content_hash,
     rule_parameters_check,
@@ -124,4 +129,16 @@ def rule_commit(
     )
     commitment.full_clean()
     commitment.save()
+    # The process record: the log shows when the rule was fixed, beside the votes.
+    ModerationEvent.objects.create(
+        workshop=workshop,
+        actor=actor,
+        action=ModerationEvent.Action.RULE_COMMIT,
+        data={
+            "commitment": commitment.pk,
+            "rule": rule,
+            **clean,
+            "content_hash": commitment.content_hash,
+        },
+    )
     return commitment

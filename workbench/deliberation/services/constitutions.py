@@ -282,6 +282,13 @@ def constitution_publish(
         workshop=workshop,
         actor=actor,
         action=ModerationEvent.Action.PUBLISH,
-        data={"constitution": constitution.pk, "rule": rule, **preview["parameters"]},
+        data={
+            "constitution": constitution.pk,
+            "rule": rule,
+            **preview["parameters"],
+            # Whether it was published under the rule fixed beforehand (None: no
+            # rule was fixed).
+            "deviation": constitution.parameters.get("deviation"),
+        },
     )
     return constitution
