@@ -28,24 +28,23 @@ from __future__ import annotations
 
 import logging
 import os
-import queue
 import random
 import secrets
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 from django.conf import settings
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 from django.db.models import Q
 
 from workbench.accounts.models import User
 from workbench.core.errors import ApplicationError
 from workbench.core.locks import advisory_lock
+from workbench.core.work_queue import work_through
 from workbench.deliberation.models import PrincipleVersion, Workshop
 from workbench.judging.generation_prompts import (
     FOLLOWS,
@@ -396,23 +395,14 @@ def comparison_set_generation_execute(
         workers = _concurrency(spec, concurrency)
         if progress is not None:
             progress()
-        if workers <= 1:
-            for unit in units:
-                if outcome.stopped or _past(deadline):
-                    break
-                _write(call, unit, spec, outcome)
-                if progress is not None:
-                    progress()
-        else:
-            _write_in_pool(
-                call=call,
-                units=units,
-                spec=spec,
-                outcome=outcome,
-                workers=workers,
-                deadline=deadline,
-                progress=progress,
-            )
+        work_through(
+            units,
+            lambda unit: _write(call, unit, spec, outcome),
+            workers=workers,
+            should_stop=lambda: outcome.stopped or _past(deadline),
+            progress=progress,
+            thread_name="generate",
+        )
         _make_items(comparison_set, spec)
         return _finish_or_continue(comparison_set_id, spec, outcome, reenqueue)
 
@@ -562,42 +552,6 @@ def _store(unit: _Unit, generation: Generation, spec: dict[str, Any]) -> None:
                 "generation_info": info,
             },
         )
-
-
-def _write_in_pool(
-    *,
-    call: Callable[[GenerationRequest], Generation],
-    units: list[_Unit],
-    spec: dict[str, Any],
-    outcome: _Outcome,
-    workers: int,
-    deadline: float | None,
-    progress: Callable[[], None] | None,
-) -> None:
-    todo: queue.SimpleQueue[_Unit] = queue.SimpleQueue()
-    for unit in units:
-        todo.put(unit)
-
-    def work() -> None:
-        try:
-            while not outcome.stopped and not _past(deadline):
-                try:
-                    unit = todo.get_nowait()
-                except queue.Empty:
-                    return
-                _write(call, unit, spec, outcome)
-        finally:
-            connections.close_all()  # this thread's connections only
-
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="generate") as pool:
-        futures = [pool.submit(work) for _ in range(min(workers, len(units)))]
-        pending = set(futures)
-        while pending:
-            _, pending = wait(pending, timeout=0.5)
-            if progress is not None:
-                progress()
-        for future in futures:
-            future.result()  # re-raise a worker's exception
 
 
 def _make_items(comparison_set: ComparisonSet, spec: dict[str, Any]) -> None:

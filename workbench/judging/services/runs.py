@@ -35,18 +35,16 @@ from __future__ import annotations
 
 import logging
 import os
-import queue
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Final
 
 from django.conf import settings
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 from django.db.models import F, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -54,6 +52,7 @@ from django.utils import timezone
 from workbench.accounts.models import User
 from workbench.core.errors import ApplicationError
 from workbench.core.locks import advisory_lock
+from workbench.core.work_queue import work_through
 from workbench.judging.llm import (
     DEFAULT_MODELS,
     Judge,
@@ -296,22 +295,14 @@ def judge_run_execute(
         workers = _concurrency(run.config, judge, concurrency)
         if progress is not None:
             progress()
-        if workers <= 1:
-            for unit in misses:
-                if gate.should_stop():
-                    break
-                _ask_and_store(run_id, caller, unit)
-                if progress is not None:
-                    progress()
-        else:
-            _ask_in_pool(
-                run_id=run_id,
-                caller=caller,
-                units=misses,
-                workers=workers,
-                gate=gate,
-                progress=progress,
-            )
+        work_through(
+            misses,
+            lambda unit: _ask_and_store(run_id, caller, unit),
+            workers=workers,
+            should_stop=gate.should_stop,
+            progress=progress,
+            thread_name="judge",
+        )
         if gate.cancelled:
             return True
         return _finish_or_continue(run_id, reenqueue=reenqueue)
@@ -503,41 +494,6 @@ def _retry_sleep(
             raise _StoppedError
 
     return sleep
-
-
-def _ask_in_pool(
-    *,
-    run_id: int,
-    caller: _Caller,
-    units: list[_Unit],
-    workers: int,
-    gate: _Gate,
-    progress: ProgressCallback | None,
-) -> None:
-    todo: queue.SimpleQueue[_Unit] = queue.SimpleQueue()
-    for unit in units:
-        todo.put(unit)
-
-    def work() -> None:
-        try:
-            while not gate.should_stop():
-                try:
-                    unit = todo.get_nowait()
-                except queue.Empty:
-                    return
-                _ask_and_store(run_id, caller, unit)
-        finally:
-            connections.close_all()  # this thread's connections only
-
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="judge") as pool:
-        futures = [pool.submit(work) for _ in range(min(workers, len(units)))]
-        pending = set(futures)
-        while pending:
-            _, pending = wait(pending, timeout=0.5)
-            if progress is not None:
-                progress()
-        for future in futures:
-            future.result()  # re-raise a worker's exception
 
 
 def _ask_and_store(run_id: int, caller: _Caller, unit: _Unit) -> None:
