@@ -9,8 +9,7 @@ from django.db import transaction
 
 from workbench.core.errors import ApplicationError
 from workbench.deliberation.models import Workshop
-from workbench.judging.llm import DEFAULT_MODELS, PROVIDERS
-from workbench.judging.llm.offline import BASELINE_MODEL
+from workbench.judging.llm import PROVIDERS
 from workbench.judging.models import (
     ComparisonSet,
     JudgeConfig,
@@ -120,14 +119,6 @@ class Command(BaseCommand):
         self._summary(runs)
 
     def _config(self, options: dict[str, Any]) -> JudgeConfig:
-        provider = options["provider"]
-        model = options["model"]
-        if provider == "offline":
-            model = BASELINE_MODEL
-        elif not model:
-            if provider not in DEFAULT_MODELS:
-                raise CommandError(f"The {provider} provider needs --model.")
-            model = DEFAULT_MODELS[provider]
         base_url_env = ""
         if options["base_url"]:
             if not options["eager"]:
@@ -137,15 +128,19 @@ class Command(BaseCommand):
                 )
             os.environ[BASE_URL_ENV] = options["base_url"]
             base_url_env = BASE_URL_ENV
-        return judge_config_get_or_create(
-            provider=provider,
-            model=model,
-            samples=options["samples"],
-            control=""
-            if options["control"] == "none"
-            else JudgeControl(options["control"]).value,
-            base_url_env_name=base_url_env,
-        )
+        try:
+            # An empty --model is the provider's default; the service resolves it.
+            return judge_config_get_or_create(
+                provider=options["provider"],
+                model=options["model"] or "",
+                samples=options["samples"],
+                control=""
+                if options["control"] == "none"
+                else JudgeControl(options["control"]).value,
+                base_url_env_name=base_url_env,
+            )
+        except ApplicationError as exc:
+            raise CommandError(f"{exc.message} Pass --model.") from exc
 
     def _wait(self, runs: list[JudgeRun], started: float) -> None:
         hinted = False
