@@ -100,6 +100,70 @@ def test_a_changed_workshop_renders_a_new_pdf(
     assert delay.call_count == 2
 
 
+def test_a_new_render_deletes_the_pdf_of_content_that_changed(
+    owner_client, setup, django_capture_on_commit_callbacks, media
+):
+    url = reverse("cards:cards-pdf", args=[setup.workshop.slug])
+    delay = stack_patch("workbench.cards.tasks.cards_pdf_render_task.delay")
+    with django_capture_on_commit_callbacks(execute=True):
+        owner_client.get(url)
+    first = cards_pdf_render(**delay.call_args.kwargs)
+    setup.workshop.title = "AI values, second edition"
+    setup.workshop.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        owner_client.get(url)
+    second = cards_pdf_render(**delay.call_args.kwargs)
+    assert first != second
+    names = sorted(p.name for p in media.glob("cards/*/*"))
+    assert names == [f"{second}.pdf", f"{second}.ready"]
+
+
+def test_a_pdf_without_its_ready_marker_is_never_served_and_renders_again(
+    owner_client, setup, django_capture_on_commit_callbacks, media
+):
+    """A worker killed while writing the PDF leaves the file without the marker
+    written after it: the partial file is not served, and a new render runs."""
+    url = reverse("cards:cards-pdf", args=[setup.workshop.slug])
+    delay = stack_patch("workbench.cards.tasks.cards_pdf_render_task.delay")
+    with django_capture_on_commit_callbacks(execute=True):
+        owner_client.get(url)
+    key = cards_pdf_render(**delay.call_args.kwargs)
+    folder = next(media.glob("cards/*"))
+    (folder / f"{key}.ready").unlink()
+    (folder / f"{key}.pdf").write_bytes(b"%PDF-1.7 trunc")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = owner_client.get(url)
+    assert response["Content-Type"].startswith("text/html")  # progress, not the file
+    assert delay.call_count == 2
+    cards_pdf_render(**delay.call_args.kwargs)
+    download = owner_client.get(url)
+    body = b"".join(download.streaming_content)
+    assert body.startswith(b"%PDF-") and len(body) > 10_000
+
+
+def test_a_pdf_asked_for_in_spanish_is_rendered_in_spanish_and_then_served(
+    owner_client, setup, django_capture_on_commit_callbacks, media
+):
+    """The worker renders in the language of the request, under the key the
+    request computed: the page finds the finished PDF instead of asking for a
+    new render on every poll."""
+    url = reverse("cards:cards-pdf", args=[setup.workshop.slug])
+    spanish = {"Accept-Language": "es"}
+    delay = stack_patch("workbench.cards.tasks.cards_pdf_render_task.delay")
+    with django_capture_on_commit_callbacks(execute=True):
+        owner_client.get(url, headers=spanish)
+    assert delay.call_args.kwargs["language"] == "es"
+    cards_pdf_render(**delay.call_args.kwargs)
+    download = owner_client.get(url, headers=spanish)
+    assert download["Content-Type"] == "application/pdf"
+    assert delay.call_count == 1
+    # The English PDF is another document, rendered when asked for.
+    with django_capture_on_commit_callbacks(execute=True):
+        english = owner_client.get(url, headers={"Accept-Language": "en"})
+    assert english["Content-Type"].startswith("text/html")
+    assert delay.call_args.kwargs["language"] == "en"
+
+
 def test_json_and_markdown_download_at_once(owner_client, setup):
     data = owner_client.get(reverse("cards:cards-json", args=[setup.workshop.slug]))
     assert data.status_code == 200 and data["Content-Type"] == "application/json"

@@ -14,6 +14,7 @@ import pytest
 import weasyprint
 
 from workbench.cards.render.pdf import RefusingURLFetcher, cards_pdf
+from workbench.cards.render.pdf_parallel import parallel_cards_pdf, split_parts
 from workbench.cards.render.pdf_sample import sample_card, sample_constitution_cards
 from workbench.cards.schema import validate_card
 
@@ -33,12 +34,56 @@ def _flat(text: str) -> str:
     return re.sub(r"\s+", "", text)
 
 
-@pytest.fixture(scope="module")
-def document() -> tuple[list[dict[str, object]], bytes]:
-    cards = sample_constitution_cards(principles=2, groups=3)
+def _render(cards: list[dict[str, object]], mode: str, **kwargs: object) -> bytes:
+    """The PDF laid out in this process, or in parts by forked processes and
+    merged: both must give the same document."""
+    if mode == "parallel":
+        return parallel_cards_pdf(
+            cards,
+            title=str(kwargs.get("title", "AI values")),
+            fetcher=kwargs.get("fetcher") or RefusingURLFetcher(),  # type: ignore[arg-type]
+            processes=2,
+        )
+    return cards_pdf(cards, processes=1, **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module", params=["one process", "parallel"])
+def document(request) -> tuple[list[dict[str, object]], bytes]:
+    cards = sample_constitution_cards(principles=4, groups=3)
     for card in cards:
         validate_card(card)
-    return cards, cards_pdf(cards, title="AI values")
+    return cards, _render(cards, request.param, title="AI values")
+
+
+def _layout_text(pdf: bytes, page: int) -> str:
+    """One page's text as poppler lays it out (the stamped page numbers of the
+    parallel document sit on their lines there, not at the end of the text)."""
+    return subprocess.run(
+        ["pdftotext", "-layout", "-f", str(page), "-l", str(page), "-", "-"],
+        input=pdf,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+
+
+def _link_targets(pdf: bytes, page: int) -> dict[int, int]:
+    """Where the links on a page go: {top of the link's box: page index}."""
+    reader = pypdf.PdfReader(BytesIO(pdf))
+    named = {
+        name: reader.get_destination_page_number(dest)
+        for name, dest in reader.named_destinations.items()
+    }
+    targets = {}
+    for annotation in reader.pages[page].get("/Annots") or []:
+        link = annotation.get_object()
+        dest = link.get("/Dest")
+        if isinstance(dest, str):
+            targets[round(float(link["/Rect"][1]))] = named[dest]
+        elif dest is not None:
+            targets[round(float(link["/Rect"][1]))] = reader.get_page_number(
+                dest[0].get_object()
+            )
+    return targets
 
 
 def test_pdf_has_cover_contents_one_section_per_card_and_appendix(document):
@@ -56,7 +101,8 @@ def test_pdf_has_cover_contents_one_section_per_card_and_appendix(document):
             # names every principle card's id.
             if f"CARD · {card['id']}".upper() in p.upper()
         )
-        line = next(ln for ln in pages[1].splitlines() if str(card["title"]) in ln)
+        contents = _layout_text(pdf, 2)
+        line = next(ln for ln in contents.splitlines() if str(card["title"]) in ln)
         assert line.rstrip().endswith(str(start + 1)), (line, start + 1)
         for heading in (
             "Criteria",
@@ -74,6 +120,27 @@ def test_pdf_has_cover_contents_one_section_per_card_and_appendix(document):
     assert "Appendix: provenance" in pages[-1] + pages[-2]
     assert "WeasyPrint" in pages[-1] or "weasyprint" in pages[-1]
     assert f"2 / {len(pages)}" in pages[1]
+    assert all(f"{n} / {len(pages)}" in pages[n - 1] for n in range(2, len(pages)))
+    assert f"1 / {len(pages)}" not in pages[0]  # no footer on the cover
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="needs poppler-utils")
+def test_contents_link_to_the_page_each_card_starts_on(document):
+    cards, pdf = document
+    pages = _pages(pdf)
+    starts = sorted(
+        next(i for i, p in enumerate(pages) if f"CARD · {c['id']}".upper() in p.upper())
+        for c in cards
+    )
+    # Every card's first page is the target of a link in the contents.
+    assert set(starts) <= set(_link_targets(pdf, 1).values())
+
+
+def test_parts_are_contiguous_balanced_and_never_empty():
+    assert split_parts([5, 5, 5, 5], 2) == [range(0, 2), range(2, 4)]
+    assert split_parts([30, 1, 1, 1, 1], 2) == [range(0, 1), range(1, 5)]
+    assert split_parts([1, 1, 1], 8) == [range(0, 1), range(1, 2), range(2, 3)]
+    assert split_parts([4], 2) == [range(0, 1)]
 
 
 def test_pdf_draws_charts_as_vector_graphics(document):
@@ -116,7 +183,8 @@ def test_pdf_renders_to_png(document, tmp_path: Path):
     )
 
 
-def test_hostile_participant_text_prints_as_text_and_fetches_nothing():
+@pytest.mark.parametrize("mode", ["one process", "parallel"])
+def test_hostile_participant_text_prints_as_text_and_fetches_nothing(mode):
     card = sample_card(text=HOSTILE, groups=2, narrative=HOSTILE)
     card["criteria"]["examples"][0]["prompt"] = HOSTILE
     card["origin"]["supporters"]["per_group"][
@@ -129,7 +197,7 @@ def test_hostile_participant_text_prints_as_text_and_fetches_nothing():
     }
     validate_card(card)
     fetcher = RefusingURLFetcher()
-    pdf = cards_pdf([card], title=HOSTILE, fetcher=fetcher)
+    pdf = _render([card, card], mode, title=HOSTILE, fetcher=fetcher)
     assert fetcher.requested == []
     text = _flat("".join(_pages(pdf)))
     assert _flat('<script>alert("x")</script>') in text
@@ -188,3 +256,22 @@ def test_non_latin_scripts_are_printed_with_embedded_fonts():
     }
     assert any("CJK" in f for f in fonts), fonts
     assert any("Devanagari" in f for f in fonts), fonts
+
+
+def test_what_a_part_asked_for_in_its_own_process_reaches_the_callers_fetcher(
+    monkeypatch,
+):
+    """The recording above also works across processes: markup a child laid out
+    (here, unescaped on purpose) reports what it asked for to the caller."""
+    from workbench.cards.render import pdf_parallel
+
+    def raw(cards, entries, *, shown, **kwargs):
+        return f'<p>{shown[0]["id"]}</p><img src="http://evil.example/{shown[0]["id"]}.png">'
+
+    monkeypatch.setattr(pdf_parallel, "document_html", raw)
+    cards = sample_constitution_cards(principles=3, groups=2)
+    fetcher = RefusingURLFetcher()
+    pdf = parallel_cards_pdf(cards, title="t", fetcher=fetcher, processes=2)
+    assert pdf.startswith(b"%PDF-")
+    assert len(fetcher.requested) == 2  # one per part, the second from a child
+    assert all(u.startswith("http://evil.example/") for u in fetcher.requested)

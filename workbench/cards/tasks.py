@@ -13,7 +13,8 @@ from workbench.cards.services.pdf_jobs import cards_pdf_render
     soft_time_limit=600,
     time_limit=660,
 )
-def cards_pdf_render_task(*, workshop_id: int, key: str) -> str:
-    """Renders the workshop's value-card PDF; a failure is stored beside it
-    (services.pdf_jobs) for the progress page to show."""
-    return cards_pdf_render(workshop_id=workshop_id, key=key)
+def cards_pdf_render_task(*, workshop_id: int, key: str, language: str = "") -> str:
+    """Renders the workshop's value-card PDF in the language it was asked for
+    in; a failure is stored beside it (services.pdf_jobs) for the progress page
+    to show."""
+    return cards_pdf_render(workshop_id=workshop_id, key=key, language=language)

@@ -75,6 +75,7 @@ def _chart(
     marks: str,
     figures: Sequence[str],
     below: str = "",
+    after: str = "",
 ) -> str:
     rows = len(labels)
     height = ROW_H * rows
@@ -84,21 +85,22 @@ def _chart(
         f'width="{PLOT_MM}mm" height="{ROW_MM * rows:.1f}mm">{marks}</svg>'
     )
     # A one-row table with fixed column widths (CSS): cheaper to lay out than
-    # inline blocks side by side.
+    # inline blocks side by side. ``below`` goes under the plot (an axis),
+    # ``after`` under the whole chart (a legend, on one line).
     return (
         f'<table class="chart" role="img" aria-label="{quoteattr(title)[1:-1]}">'
         f"<tr>{_column('labels', (_cut(t) for t in labels))}"
         f'<td class="plot-column">{plot}{below}</td>'
-        f"{_column('figures', figures)}</tr></table>"
+        f"{_column('figures', figures)}</tr></table>{after}"
     )
 
 
-def _legend(items: Iterable[tuple[str, str]]) -> str:
-    keys = "".join(
-        f'<span style="color:{colour}">■</span> {escape(name)}  '
-        for name, colour in items
-    )
-    return f'<div class="legend">{keys.rstrip()}</div>'
+def _legend(names: Iterable[str]) -> str:
+    # The key in words, in the order the segments are drawn: the colours are
+    # not the only way to tell them apart, and one plain text run costs a tenth
+    # of a coloured span per key.
+    key = " · ".join(escape(name) for name in names)
+    return f'<div class="legend">{escape(_("left to right:"))} {key}</div>'
 
 
 def votes_bars_svg(per_group: Mapping[str, Mapping[str, int]], *, title: str) -> str:
@@ -123,9 +125,7 @@ def votes_bars_svg(per_group: Mapping[str, Mapping[str, int]], *, title: str) ->
         if counts.get("participants") is not None:
             text += f" ({int(counts['participants'])})"
         figures.append(text)
-    legend = _legend(
-        ((_("agree"), AGREE), (_("disagree"), DISAGREE), (_("pass"), PASS))
-    )
+    legend = _legend((_("agree"), _("disagree"), _("pass")))
     marks = "".join(
         _path(d, f'fill="none" stroke="{GRID}"' if c == GRID else f'fill="{c}"')
         for c, d in bars.items()
@@ -135,7 +135,7 @@ def votes_bars_svg(per_group: Mapping[str, Mapping[str, int]], *, title: str) ->
         labels=[str(g) for g in per_group],
         marks=marks,
         figures=figures,
-        below=legend,
+        after=legend,
     )
 
 

@@ -28,13 +28,16 @@ from importlib import metadata
 from types import ModuleType
 from typing import Any, NoReturn
 
+from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from workbench.cards.render import charts
+from workbench.core.forking import can_fork
 
 TEMPLATE = "cards/pdf/cards.html"
 # Parts of a card's top level drawn elsewhere (cover, headings, appendix).
@@ -49,6 +52,8 @@ RIGHT = ("aggregation", "legitimacy")
 # Longer lists print their first entries and how many more the JSON and
 # Markdown exports carry, so that a card stays about one page.
 LIST_LIMIT = 3
+# Below this many cards per process, forking and merging cost more than they save.
+MIN_CARDS_PER_PROCESS = 4
 
 
 @functools.cache
@@ -124,9 +129,13 @@ def _join(separator: str, parts: Iterable[SafeString]) -> SafeString:
 
 
 def _more(count: int) -> SafeString:
+    # Plain text, no grey span: a box less on many lines of every card.
     return format_html(
-        '<span class="muted">{}</span>',
-        _("%(n)s more in the JSON export") % {"n": count},
+        "({})",
+        ngettext(
+            "%(n)s more in the JSON export", "%(n)s more in the JSON export", count
+        )
+        % {"n": count},
     )
 
 
@@ -233,20 +242,22 @@ def generic(value: Any, *, depth: int = 0) -> SafeString:
 
 
 def _table(rows: Iterable[Iterable[Any]], columns: Iterable[str]) -> SafeString:
-    head = format_html_join("", "<th>{}</th>", ((_label(str(c)),) for c in columns))
-    body = format_html_join(
-        "",
-        "<tr>{}</tr>",
-        (
-            (format_html_join("", "<td>{}</td>", ((_scalar(v),) for v in r)),)
-            for r in rows
-        ),
+    """Rows of flat values, a line each (``Column: value · Column: value``; an
+    unnamed first column leads the line): one text run with line breaks, where
+    a table cost a box per cell and a table layout (a tenth of a card's render
+    for the few small tables a card has)."""
+    names = [_label(str(c)) if c else "" for c in columns]
+    lines = (
+        _join(
+            " · ",
+            (
+                format_html("{}: {}", name, _scalar(v)) if name else _scalar(v)
+                for name, v in zip(names, r, strict=False)
+            ),
+        )
+        for r in rows
     )
-    return format_html(
-        '<table class="grid"><thead><tr>{}</tr></thead><tbody>{}</tbody></table>',
-        head,
-        body,
-    )
+    return format_html('<p class="rows">{}</p>', _join("<br>", lines))
 
 
 def _rest(part: Mapping[str, Any], done: Iterable[str]) -> SafeString:
@@ -332,8 +343,14 @@ def _criteria(part: dict[str, Any], card: Mapping[str, Any]) -> SafeString:
         if more_versions:
             html += format_html(
                 '<p class="note">{}</p>',
-                _("%(n)s earlier versions in the JSON export") % {"n": more_versions},
+                ngettext(
+                    "%(n)s earlier version in the JSON export",
+                    "%(n)s earlier versions in the JSON export",
+                    more_versions,
+                )
+                % {"n": more_versions},
             )
+    html += _translations(list(part.get("translations") or []))
     examples, more_examples = _head(list(part.get("examples") or []))
     if examples:
         html += format_html('<p class="h">{}</p>', _("Examples participants agree on"))
@@ -345,7 +362,11 @@ def _criteria(part: dict[str, Any], card: Mapping[str, Any]) -> SafeString:
                 (
                     e.get("prompt", ""),
                     e.get("preferred_response", ""),
-                    _("%(share).0f%% of %(n)s labels prefer this response")
+                    ngettext(
+                        "%(share).0f%% of %(n)s label prefers this response",
+                        "%(share).0f%% of %(n)s labels prefer this response",
+                        int(e.get("n_labels", 0)),
+                    )
                     % {
                         "share": 100 * float(e.get("share", 0)),
                         "n": e.get("n_labels", 0),
@@ -363,7 +384,40 @@ def _criteria(part: dict[str, Any], card: Mapping[str, Any]) -> SafeString:
         )
     if part.get("examples_rule"):
         html += format_html('<p class="note">{}</p>', part["examples_rule"])
-    return html + _rest(part, {"text", "versions", "examples", "examples_rule"})
+    return html + _rest(
+        part, {"text", "versions", "translations", "examples", "examples_rule"}
+    )
+
+
+def _translations(rows: list[dict[str, Any]]) -> SafeString:
+    """The facilitator's translations of the current wording, each in its own
+    language (``lang``, for the font and line breaking); those of earlier
+    wordings are only counted."""
+    current = [r for r in rows if r.get("current")]
+    if not rows:
+        return SafeString("")
+    html = format_html(
+        '<p class="h">{}</p>', _("Translations (written by the facilitator)")
+    )
+    html += format_html_join(
+        "",
+        '<p class="kv"><span lang="{}" dir="auto">{}: {}</span></p>',
+        (
+            (r.get("language", ""), r.get("language", ""), r.get("text", ""))
+            for r in current
+        ),
+    )
+    if len(rows) > len(current):
+        html += format_html(
+            '<p class="note">{}</p>',
+            ngettext(
+                "%(n)s translation of an earlier wording in the JSON export",
+                "%(n)s translations of earlier wordings in the JSON export",
+                len(rows) - len(current),
+            )
+            % {"n": len(rows) - len(current)},
+        )
+    return html
 
 
 def _origin(part: dict[str, Any], card: Mapping[str, Any]) -> SafeString:
@@ -396,6 +450,7 @@ def _encoding_gap(value: dict[str, Any], card: Mapping[str, Any]) -> SafeString:
             html += _figure(
                 charts.intervals_svg(rows, title=_("Encoding gap per group")),
                 _(
+                    # xgettext:no-python-format
                     "Encoding gap per group with 95% confidence intervals "
                     "(κ: judge-human kappa; agr.: normalised agreement)"
                 ),
@@ -419,7 +474,8 @@ def _interval(label: str, figures: Mapping[str, Any], metric: str) -> charts.Int
     ci = (figures.get("ci") or {}).get(metric) or [None, None]
     extra = [
         f"{name} {figures[key]:.2f}"
-        for key, name in (("kappa", "κ"), ("normalized_agreement", "agr."))
+        # Translators: short for "normalised agreement", as in the chart's caption.
+        for key, name in (("kappa", "κ"), ("normalized_agreement", _("agr.")))
         if isinstance(figures.get(key), int | float)
     ]
     others = {
@@ -718,16 +774,14 @@ def software_versions() -> dict[str, str]:
     return versions
 
 
-def cards_html(
-    cards: list[dict[str, Any]], *, title: str, built_at: datetime | None = None
-) -> str:
-    """The document WeasyPrint prints (useful on its own to debug the layout)."""
-    workshop = cards[0].get("workshop", {}) if cards else {}
+def card_entries(cards: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What the template prints of each card: its anchor, frame and rendered
+    sections."""
     anchors = {
         str(card.get("id", "")): (f"card-{i}", card)
         for i, card in enumerate(cards, start=1)
     }
-    entries = [
+    return [
         {
             "anchor": f"card-{i}",
             "kind": card.get("kind", ""),
@@ -739,6 +793,23 @@ def cards_html(
         }
         for i, card in enumerate(cards, start=1)
     ]
+
+
+def document_html(
+    cards: list[dict[str, Any]],
+    entries: list[dict[str, Any]],
+    *,
+    title: str,
+    built_at: datetime,
+    shown: list[dict[str, Any]] | None = None,
+    with_cover: bool = True,
+    with_appendix: bool = True,
+    stamped: bool = False,
+) -> str:
+    """The whole document, or one part of it (``shown`` cards, with or without
+    the cover and contents and the appendix); ``stamped`` parts leave their
+    footers and page references to be stamped after merging."""
+    workshop = cards[0].get("workshop", {}) if cards else {}
     sources = sorted(
         {str((c.get("workshop") or {}).get("source", "")) for c in cards} - {""}
     )
@@ -748,7 +819,11 @@ def cards_html(
             "title": title,
             "workshop": workshop,
             "cards": entries,
-            "built_at": built_at or timezone.now(),
+            "shown": entries if shown is None else shown,
+            "with_cover": with_cover,
+            "with_appendix": with_appendix,
+            "stamped": stamped,
+            "built_at": built_at,
             "sources": sources,
             "versions": software_versions(),
             "schema_versions": sorted(
@@ -758,18 +833,45 @@ def cards_html(
     )
 
 
+def cards_html(
+    cards: list[dict[str, Any]], *, title: str, built_at: datetime | None = None
+) -> str:
+    """The document WeasyPrint prints (useful on its own to debug the layout)."""
+    return document_html(
+        cards,
+        card_entries(cards),
+        title=title,
+        built_at=built_at or timezone.now(),
+    )
+
+
 def cards_pdf(
     cards: list[dict[str, Any]],
     *,
     title: str,
     fetcher: RefusingURLFetcher | None = None,
+    processes: int | None = None,
 ) -> bytes:
     """The cards as one PDF: cover, contents with page numbers, one card per
-    section (each from a new page), and an appendix with provenance."""
+    section (each from a new page), and an appendix with provenance.
+
+    Long documents are laid out in ``processes`` forked processes at once
+    (default ``settings.CARDS_PDF_PROCESSES``) and merged (``pdf_parallel``);
+    short ones, and any render in a process with other threads, in this one."""
+    fetcher = fetcher or RefusingURLFetcher()
+    processes = processes or settings.CARDS_PDF_PROCESSES
+    if processes > 1 and len(cards) >= MIN_CARDS_PER_PROCESS * 2 and can_fork():
+        from workbench.cards.render.pdf_parallel import (  # noqa: PLC0415 (cycle)
+            parallel_cards_pdf,
+        )
+
+        return parallel_cards_pdf(
+            cards, title=title, fetcher=fetcher, processes=processes
+        )
     document = _weasyprint().HTML(
         string=cards_html(cards, title=title),
         base_url=None,
-        url_fetcher=(fetcher or RefusingURLFetcher()).weasyprint(),
+        url_fetcher=fetcher.weasyprint(),
     )
     pdf: bytes = document.write_pdf()
     return pdf
