@@ -49,5 +49,6 @@ class ApiTokenScheme(OpenApiAuthenticationExtension):
             "type": "apiKey",
             "in": "header",
             "name": "Authorization",
-            "description": "`Token <key>`; create a key with `manage.py api_token`.",
+            "description": "`Token <key>`; create a key on the API tokens page "
+            "(/accounts/api-tokens/) or with `manage.py api_token`.",
         }

@@ -10,7 +10,7 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from workbench.deliberation.models import (
@@ -19,6 +19,7 @@ from workbench.deliberation.models import (
     Participant,
     ParticipantGroup,
     Principle,
+    PrincipleTranslation,
     PrincipleVersion,
     RankingBallot,
     Round,
@@ -104,10 +105,23 @@ class ParticipantSerializer(serializers.ModelSerializer):
         return dict(obj.demographics) if obj.demographics_consent else {}
 
 
+class PrincipleTranslationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PrincipleTranslation
+        fields = ["id", "language", "text", "created_at", "updated_at"]
+
+
 class PrincipleVersionSerializer(serializers.ModelSerializer):
+    translations = PrincipleTranslationSerializer(
+        many=True,
+        read_only=True,
+        help_text="The facilitator's translations of this wording. Participants "
+        "see those of the latest version only; earlier versions' are outdated.",
+    )
+
     class Meta:
         model = PrincipleVersion
-        fields = ["id", "number", "text", "reason", "created_at"]
+        fields = ["id", "number", "text", "reason", "created_at", "translations"]
 
 
 class PrincipleSerializer(serializers.ModelSerializer):
@@ -172,6 +186,9 @@ class VoteSerializer(serializers.ModelSerializer):
 class VoteRecordSerializer(VoteSerializer):
     class Meta(VoteSerializer.Meta):
         model = VoteRecord  # type: ignore[assignment]  # same fields, other table
+        # The language of the facilitator's translation the page showed ("" for
+        # the original wording); the vote counts toward the principle either way.
+        fields = [*VoteSerializer.Meta.fields, "shown_language"]
 
 
 class BallotSerializer(serializers.ModelSerializer):
@@ -222,6 +239,7 @@ class ConstitutionSerializer(serializers.ModelSerializer):
         ]
 
 
+@extend_schema_serializer(many=False)  # one object, though the route is a list's
 class AnalysisSerializer(serializers.Serializer):
     computed_at = serializers.DateTimeField(allow_null=True)
     n_votes = serializers.IntegerField()

@@ -28,6 +28,7 @@ from rest_framework.response import Response
 
 from workbench.accounts.models import User
 from workbench.api import serializers as s
+from workbench.api.components import EncodingGapReportSchema, ValueCardSchema
 from workbench.api.exceptions import Conflict
 from workbench.deliberation.models import (
     Constitution,
@@ -226,7 +227,7 @@ class PrincipleViewSet(
     filters: ClassVar[dict[str, str]] = {"group": "group_id", "round": "round_id"}
 
     def base_queryset(self) -> QuerySet[Principle]:
-        return Principle.objects.prefetch_related("versions")
+        return Principle.objects.prefetch_related("versions__translations")
 
     @extend_schema(
         summary="Seed a principle (approved at once)",
@@ -503,7 +504,7 @@ class EncodingGapViewSet(WorkshopScopedViewSet):
                 "run", int, description="A run's id; default: the latest finished."
             )
         ],
-        responses={200: OpenApiTypes.OBJECT},
+        responses={200: EncodingGapReportSchema},
     )
     def list(self, request: Request, slug: str) -> Response:
         workshop = self.get_workshop()
@@ -550,7 +551,13 @@ class CardsViewSet(WorkshopScopedViewSet):
 
     @extend_schema(
         summary="The workshop's value cards (JSON, docs/value-card.schema.json)",
-        responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description="A list.")},
+        responses={
+            200: OpenApiResponse(
+                ValueCardSchema,
+                description="Every card, the constitution's first; each is valid "
+                "against docs/value-card.schema.json (the ValueCard component).",
+            )
+        },
     )
     def list(self, request: Request, slug: str) -> Response:
         return Response(_cards(self.get_workshop()))

@@ -48,6 +48,7 @@ from django.db import connection, transaction
 from django.db.models import F, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from workbench.accounts.models import User
 from workbench.core.errors import ApplicationError
@@ -112,6 +113,22 @@ def judge_run_verdicts_needed(
     return comparison_set.items.count() * orders * config.samples
 
 
+def judge_model(*, provider: str, model: str = "") -> str:
+    """The model a judge of ``provider`` runs: the one named, else the
+    provider's default (the offline baseline has only one)."""
+    model = model.strip()
+    if provider == JudgeProvider.OFFLINE:
+        return BASELINE_MODEL
+    if model:
+        return model
+    if provider not in DEFAULT_MODELS:
+        raise ApplicationError(
+            gettext("The %(provider)s judge needs a model name.")
+            % {"provider": provider}
+        )
+    return DEFAULT_MODELS[provider]
+
+
 def judge_config_get_or_create(
     *,
     provider: str,
@@ -125,12 +142,7 @@ def judge_config_get_or_create(
     is the provider's default (the offline baseline has only one). Keys and base
     URLs stay in the worker's environment: an OpenAI-compatible judge stores only
     the name of the variable that holds its URL (by default the one that is set)."""
-    if provider == JudgeProvider.OFFLINE:
-        model = BASELINE_MODEL
-    elif not model:
-        if provider not in DEFAULT_MODELS:
-            raise ApplicationError(f"The {provider} judge needs a model name.")
-        model = DEFAULT_MODELS[provider]
+    model = judge_model(provider=provider, model=model)
     if base_url_env_name is None:
         base_url_env_name = (
             llm_base_url_env_name()
@@ -163,7 +175,8 @@ def judge_run_start(
     total = judge_run_verdicts_needed(comparison_set=comparison_set, config=config)
     if total == 0:
         raise ApplicationError(
-            f"The comparison set “{comparison_set.name}” has no items to judge."
+            gettext("The comparison set “%(name)s” has no items to judge.")
+            % {"name": comparison_set.name}
         )
     with transaction.atomic():
         run = JudgeRun.objects.create(

@@ -5,14 +5,16 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from workbench.accounts.models import User
-from workbench.api.models import ApiToken
+from workbench.api.selectors import api_token_list_for_user
 from workbench.api.services import api_token_create, api_token_revoke
+from workbench.core.errors import ApplicationError
 
 
 class Command(BaseCommand):
     help = (
         "Creates an API token for USER and prints it once (only its hash is kept); "
-        "--list shows USER's tokens, --revoke PREFIX or --revoke-all removes them."
+        "--list shows USER's tokens, --revoke PREFIX or --revoke-all removes them. "
+        "Facilitators can do the same on the site's API tokens page."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -27,7 +29,7 @@ class Command(BaseCommand):
         if user is None:
             raise CommandError(f"There is no user “{options['user']}”.")
         if options["list"]:
-            for token in ApiToken.objects.filter(user=user):
+            for token in api_token_list_for_user(user=user):
                 used = token.last_used_at.isoformat() if token.last_used_at else "never"
                 self.stdout.write(
                     f"{token.prefix}…  {token.name or '-'}  created "
@@ -38,5 +40,8 @@ class Command(BaseCommand):
             n = api_token_revoke(user=user, prefix=options["revoke"] or None)
             self.stdout.write(f"Revoked {n} token(s).")
             return
-        _, key = api_token_create(user=user, name=options["name"])
+        try:
+            _, key = api_token_create(user=user, name=options["name"])
+        except ApplicationError as exc:
+            raise CommandError(exc.message) from exc
         self.stdout.write(key)

@@ -31,11 +31,9 @@ from workbench.deliberation.views.facilitator._common import (
     flash_form_errors,
 )
 from workbench.judging.llm import (
-    DEFAULT_MODELS,
     LLM_PROVIDERS,
     available_providers,
 )
-from workbench.judging.llm.offline import BASELINE_MODEL
 from workbench.judging.models import (
     ComparisonSet,
     GenerationStatus,
@@ -58,6 +56,7 @@ from workbench.judging.services.generate import (
 )
 from workbench.judging.services.runs import (
     judge_config_get_or_create,
+    judge_model,
     judge_run_cancel,
     judge_run_resume,
     judge_run_start,
@@ -182,14 +181,13 @@ class JudgeRunForm(forms.Form):
         cleaned = super().clean() or {}
         provider = cleaned.get("provider")
         _refuse_unavailable(self, provider)
-        model = (cleaned.get("model") or "").strip()
-        if provider == JudgeProvider.OFFLINE:
-            model = BASELINE_MODEL
-        elif not model:
-            model = DEFAULT_MODELS.get(str(provider), "")
-            if not model and provider:
+        if provider:
+            try:
+                cleaned["model"] = judge_model(
+                    provider=str(provider), model=cleaned.get("model") or ""
+                )
+            except ApplicationError:
                 self.add_error("model", _("This judge needs a model name."))
-        cleaned["model"] = model
         cleaned["control"] = cleaned.get("control") or JudgeControl.NONE.value
         return cleaned
 
