@@ -8,6 +8,8 @@ from workbench.core import views as core_views
 urlpatterns = [
     path("", core_views.home, name="home"),
     path("healthz", core_views.healthz, name="healthz"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("accounts/api-tokens/", include("workbench.api.urls_tokens")),
     path("accounts/", include("workbench.accounts.urls")),
     path("admin/", admin.site.urls),
     path("api/", include("workbench.api.urls")),
