@@ -11,6 +11,7 @@ from workbench.deliberation.models import (
     Participant,
     ParticipantGroup,
     Principle,
+    PrincipleTranslation,
     PrincipleVersion,
     RankingBallot,
     Round,
@@ -96,6 +97,12 @@ class PrincipleAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 @admin.register(PrincipleVersion)
 class PrincipleVersionAdmin(ReadOnlyAdmin):
     list_display = ["principle", "number", "edited_by", "created_at"]
+
+
+@admin.register(PrincipleTranslation)
+class PrincipleTranslationAdmin(ReadOnlyAdmin):
+    # Changed through the principle page, so that every change is logged.
+    list_display = ["version", "language", "translated_by", "updated_at"]
 
 
 @admin.register(Vote)
