@@ -11,7 +11,7 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/workbench
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: demo test lint typecheck check bench services chromium clean
+.PHONY: demo test lint typecheck check bench services chromium clean messages
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,9 +34,22 @@ test: $(STAMP)
 	@bash scripts/ensure_services.sh
 	@bash scripts/ensure_chromium.sh
 	@bash scripts/ensure_pdf_libs.sh
+	@bash scripts/ensure_gettext.sh
+	@bash scripts/ensure_axe.sh
 	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) \
 	  $(BIN)/pytest $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory check
+
+## make messages: refresh the translation catalogs (locale/*/LC_MESSAGES/django.po)
+## from the code and templates, then compile them to the .mo files the app reads.
+## tests/i18n/ runs the same makemessages and fails on any untranslated string.
+MESSAGES_ARGS := -l es -l de --no-obsolete --add-location=file \
+  --ignore=.venv --ignore=var --ignore=tests --ignore=docs --ignore=static \
+  --ignore=scripts --ignore=node_modules --ignore='*.egg-info'
+messages: $(STAMP)
+	@bash scripts/ensure_gettext.sh
+	DEBUG=1 $(PY) manage.py makemessages $(MESSAGES_ARGS)
+	DEBUG=1 $(PY) manage.py compilemessages --ignore=.venv --ignore=var
 
 ## make check: ruff (lint + format) and mypy --strict.
 check: $(STAMP)

@@ -8,6 +8,7 @@ every variable.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import django_stubs_ext
@@ -98,6 +99,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "workbench.deliberation.context_processors.live",
             ],
         },
     },
@@ -151,7 +153,12 @@ PASSWORD_HASHERS = env.list(
 )
 
 LANGUAGE_CODE = "en"
-LANGUAGES = [("en", "English")]
+# The interface languages; the switcher names each in its own language.
+LANGUAGES = [
+    ("en", "English"),
+    ("es", "Español"),
+    ("de", "Deutsch"),
+]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
@@ -240,6 +247,10 @@ JUDGE_RETRY = {
     "deadline": env.float("JUDGE_RETRY_DEADLINE", default=120.0),
 }
 
+# Value-card PDFs of many cards are laid out in this many forked processes at
+# once (1: always in the rendering process). Default: one per CPU.
+CARDS_PDF_PROCESSES = env.int("CARDS_PDF_PROCESSES", default=os.cpu_count() or 1)
+
 # Participation limits (per participant).
 WORKBENCH = {
     "PRINCIPLE_MAX_LENGTH": env.int("PRINCIPLE_MAX_LENGTH", default=280),
@@ -251,6 +262,10 @@ WORKBENCH = {
     "POLIS_DATA_DIR": env.path(
         "POLIS_DATA_DIR", default=BASE_DIR.parent / "shared" / "data" / "polis"
     ),
+    # How often the facilitator's live panel and the room's presentation poll, and
+    # how often a participant's page checks whether its round opened or closed.
+    "LIVE_POLL_SECONDS": env.int("LIVE_POLL_SECONDS", default=5),
+    "ROUND_STATUS_POLL_SECONDS": env.int("ROUND_STATUS_POLL_SECONDS", default=10),
 }
 
 LOGGING = {
@@ -258,6 +273,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # WeasyPrint logs every layout step of every PDF at INFO.
+    "loggers": {"weasyprint.progress": {"level": "WARNING"}},
 }
 
 # The researcher API (/api/v1/): hashed personal tokens for scripts, the session for

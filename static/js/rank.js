@@ -1,6 +1,7 @@
 // Ranking page: reorder the shortlist by dragging a handle (mouse or touch) or with
-// Move up / Move down buttons (keyboard). The number inputs stay the form's source of
-// truth, so the page works the same without this script.
+// Move up / Move down buttons (keyboard: Enter, Space or the arrow keys). The number
+// inputs stay the form's source of truth, so the page works the same without this
+// script.
 (function () {
   "use strict";
 
@@ -116,6 +117,16 @@
     });
     down.addEventListener("click", function () {
       move(li, 1, down);
+    });
+    // The arrow keys move the principle too, from either button.
+    [up, down].forEach(function (button) {
+      button.addEventListener("keydown", function (event) {
+        const delta = { ArrowUp: -1, ArrowDown: 1 }[event.key];
+        if (delta) {
+          event.preventDefault();
+          move(li, delta, button);
+        }
+      });
     });
 
     const controls = document.createElement("span");

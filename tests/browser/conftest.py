@@ -47,11 +47,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.browser)
 
 
-def _page(browser: Any, width: int, height: int) -> Any:
+SIZES = {"phone": (360, 780), "laptop": (1280, 800)}
+
+
+def _page(browser: Any, width: int, height: int, locale: str = "en") -> Any:
     """A fresh browser context (its own cookies) and page; fails the test if the
-    page raised a JavaScript error."""
+    page raised a JavaScript error. `locale` sets the Accept-Language header."""
     context = browser.new_context(
-        viewport={"width": width, "height": height}, locale="en"
+        viewport={"width": width, "height": height}, locale=locale
     )
     page = context.new_page()
     page.set_default_timeout(10_000)
@@ -71,3 +74,19 @@ def phone(browser: Any) -> Any:
 @pytest.fixture
 def laptop(browser: Any) -> Any:
     yield from _page(browser, 1280, 800)
+
+
+@pytest.fixture
+def open_page(browser: Any) -> Any:
+    """`open_page("phone" or "laptop", locale)`: a fresh page of that size whose
+    browser asks for that language; each fails the test on a JavaScript error."""
+    opened: list[Any] = []
+
+    def open_(size: str, locale: str = "en") -> Any:
+        pages = _page(browser, *SIZES[size], locale=locale)
+        opened.append(pages)
+        return next(pages)
+
+    yield open_
+    for pages in opened:
+        next(pages, None)

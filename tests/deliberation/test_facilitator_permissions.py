@@ -17,6 +17,7 @@ from workbench.deliberation.models import (
     ModerationEvent,
     ParticipantGroup,
     Principle,
+    PrincipleTranslation,
     PrincipleVersion,
     Round,
     RuleCommitment,
@@ -26,6 +27,7 @@ from workbench.deliberation.models import (
 from workbench.deliberation.services.constitutions import constitution_publish
 from workbench.deliberation.services.principles import principle_propose
 from workbench.deliberation.services.rounds import round_create
+from workbench.deliberation.services.translations import translation_save
 from workbench.deliberation.services.votes import vote_cast
 from workbench.deliberation.urls_facilitator import urlpatterns
 from workbench.judging.models import ComparisonSet, GenerationStatus, JudgeRun
@@ -48,6 +50,8 @@ POST_ONLY = {
     "encoding-gap-reword",
     "card-narrative",
     "rule-commit",
+    "principle-translate",
+    "principle-translation-remove",
 }
 
 
@@ -66,6 +70,12 @@ def world(setup, owner, vote_round, propose_round):
         participant=participant_a,
         round_=propose_round,
         text="Choose the response that admits when it does not know.",
+    )
+    translation = translation_save(
+        principle=pending,
+        language="es",
+        text="Elige la que admite no saber.",
+        actor=owner,
     )
     draft = round_create(workshop=setup.workshop, kind=Round.Kind.VOTE)
     constitution = constitution_publish(
@@ -92,6 +102,7 @@ def world(setup, owner, vote_round, propose_round):
         "principle": pending.pk,
         "constitution": constitution.pk,
         "merge_target": setup.seeds[1].pk,
+        "translation": translation.pk,
     }
 
 
@@ -117,6 +128,11 @@ def post_data(name: str, world: dict[str, Any]) -> dict[str, Any]:
         "principle-reject": {"reason": "Because I can."},
         "principle-merge": {"target": world["merge_target"]},
         "principle-edit": {"text": "Choose whatever the intruder wants."},
+        "principle-translate": {
+            "language": "de",
+            "text": "Wähle, was der Eindringling will.",
+        },
+        "principle-translation-remove": {"translation": world["translation"]},
         "judging-generate": {"name": "Stolen", "prompts": "Why?", "provider": "openai"},
         "judging-set-round": {"round": world["compare_round"]},
         "encoding-gap-reword": {
@@ -152,6 +168,7 @@ def snapshot() -> dict[str, Any]:
         ),
         "principles": rows(Principle, "status", "text", "merged_into"),
         "versions": rows(PrincipleVersion, "text"),
+        "translations": rows(PrincipleTranslation, "language", "text"),
         "events": rows(ModerationEvent, "action"),
         "constitutions": rows(Constitution, "content_hash"),
         # Resume of a pending run only touches updated_at (and enqueues it again).
@@ -165,6 +182,8 @@ def snapshot() -> dict[str, Any]:
 def test_every_facilitator_url_is_covered():
     assert len(URL_NAMES) == len(set(URL_NAMES))
     assert set(URL_NAMES) >= POST_ONLY
+    # The live panel (polled) and the presentation mode are walked like every page.
+    assert set(URL_NAMES) >= {"workshop-live", "workshop-present"}
 
 
 @pytest.mark.parametrize("name", URL_NAMES)

@@ -17,6 +17,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from workbench.core.models import BaseModel
 from workbench.deliberation.models import (
@@ -60,8 +61,8 @@ class CardNarrative(BaseModel):
 
 
 class ReviewVerdict(models.TextChoices):
-    ENDORSE = "endorse", "Endorse"
-    OBJECT = "object", "Object"
+    ENDORSE = "endorse", _("Endorse")
+    OBJECT = "object", _("Object")
 
 
 class CardReview(models.Model):

@@ -84,6 +84,9 @@ class VoteForm(forms.Form):
     principle = forms.IntegerField(min_value=1)
     choice = forms.TypedChoiceField(choices=VoteChoice.choices, coerce=int)
     client_token = forms.UUIDField(required=False)
+    # The language of the facilitator's translation the page showed, if any; the
+    # vote service keeps it only when it is one of settings.LANGUAGES.
+    shown_language = forms.CharField(required=False, max_length=16)
 
 
 class RankForm(forms.Form):

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from workbench.core.models import BaseModel
 
@@ -119,20 +120,20 @@ class Participant(BaseModel):
 
 class Round(BaseModel):
     class Kind(models.TextChoices):
-        PROPOSE = "propose", "Propose"
-        VOTE = "vote", "Vote"
-        RANK = "rank", "Rank"
-        COMPARE = "compare", "Compare"
-        REVIEW = "review", "Review"
+        PROPOSE = "propose", _("Propose")
+        VOTE = "vote", _("Vote")
+        RANK = "rank", _("Rank")
+        COMPARE = "compare", _("Compare")
+        REVIEW = "review", _("Review")
 
     class Scope(models.TextChoices):
-        GROUP = "group", "One group"
-        ALL = "all", "All groups"
+        GROUP = "group", _("One group")
+        ALL = "all", _("All groups")
 
     class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        OPEN = "open", "Open"
-        CLOSED = "closed", "Closed"
+        DRAFT = "draft", _("Draft")
+        OPEN = "open", _("Open")
+        CLOSED = "closed", _("Closed")
 
     workshop = models.ForeignKey(
         Workshop, on_delete=models.CASCADE, related_name="rounds"
@@ -196,9 +197,9 @@ class Round(BaseModel):
 
 class Principle(BaseModel):
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        APPROVED = "approved", "Approved"
-        REJECTED = "rejected", "Rejected"
+        PENDING = "pending", _("Pending")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
 
     workshop = models.ForeignKey(
         Workshop, on_delete=models.CASCADE, related_name="principles"
@@ -289,11 +290,48 @@ class PrincipleVersion(models.Model):
         return f"v{self.number}: {self.text[:60]}"
 
 
+class PrincipleTranslation(models.Model):
+    """A facilitator's translation of one wording of a principle into one of the
+    interface languages (settings.LANGUAGES).
+
+    It belongs to the version it translates: once the principle is reworded the
+    translation is outdated and participants see the original again, never a
+    translation of words that are no longer the principle's. Votes stay on the
+    principle whichever wording a participant read."""
+
+    version = models.ForeignKey(
+        PrincipleVersion, on_delete=models.CASCADE, related_name="translations"
+    )
+    language = models.CharField(max_length=16)
+    text = models.TextField()
+    translated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["version", "language"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["version", "language"],
+                name="one_translation_per_version_language",
+            ),
+            models.CheckConstraint(
+                condition=~Q(language="") & ~Q(text=""),
+                name="translation_has_language_and_text",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.language} of v{self.version_id}: {self.text[:60]}"
+
+
 class VoteChoice(models.IntegerChoices):
     # Polis's export convention: agree is +1.
-    AGREE = 1, "Agree"
-    DISAGREE = -1, "Disagree"
-    PASS = 0, "Pass"
+    AGREE = 1, _("Agree")
+    DISAGREE = -1, _("Disagree")
+    PASS = 0, _("Pass")
 
 
 class Vote(models.Model):
@@ -345,6 +383,14 @@ class VoteRecord(models.Model):
         blank=True,
         help_text="Sent with the form: a resubmission is a no-op.",
     )
+    shown_language = models.CharField(
+        max_length=16,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="The language of the facilitator's translation the voting page "
+        "showed; empty when it showed the original wording.",
+    )
 
     class Meta:
         ordering = ["cast_at", "id"]
@@ -385,17 +431,19 @@ class ModerationEvent(models.Model):
     """Append-only log of every moderation and process action: who, what, why, when."""
 
     class Action(models.TextChoices):
-        SEED = "seed", "Seeded"
-        PROPOSE = "propose", "Proposed"
-        APPROVE = "approve", "Approved"
-        REJECT = "reject", "Rejected"
-        MERGE = "merge", "Merged"
-        EDIT = "edit", "Edited wording"
-        ROUND_OPEN = "round_open", "Opened round"
-        ROUND_CLOSE = "round_close", "Closed round"
-        PUBLISH = "publish", "Published constitution"
-        IMPORT = "import", "Imported data"
-        RULE_COMMIT = "rule_commit", "Fixed the decision rule"
+        SEED = "seed", _("Seeded")
+        PROPOSE = "propose", _("Proposed")
+        APPROVE = "approve", _("Approved")
+        REJECT = "reject", _("Rejected")
+        MERGE = "merge", _("Merged")
+        EDIT = "edit", _("Edited wording")
+        ROUND_OPEN = "round_open", _("Opened round")
+        ROUND_CLOSE = "round_close", _("Closed round")
+        PUBLISH = "publish", _("Published constitution")
+        IMPORT = "import", _("Imported data")
+        RULE_COMMIT = "rule_commit", _("Fixed the decision rule")
+        TRANSLATE = "translate", _("Translated")
+        UNTRANSLATE = "untranslate", _("Removed a translation")
 
     workshop = models.ForeignKey(
         Workshop, on_delete=models.CASCADE, related_name="moderation_events"
@@ -504,8 +552,8 @@ class RuleCommitment(models.Model):
 
     class Rule(models.TextChoices):
         # The rules of services/constitutions.py RULES (a test keeps them in step).
-        CCAI = "ccai", "Agree share ≥ threshold in every group (CCAI)"
-        OVERALL = "overall", "Agree share ≥ threshold overall"
+        CCAI = "ccai", _("Agree share ≥ threshold in every group (CCAI)")
+        OVERALL = "overall", _("Agree share ≥ threshold overall")
 
     workshop = models.ForeignKey(
         Workshop, on_delete=models.PROTECT, related_name="rule_commitments"

@@ -7,6 +7,10 @@ from workbench.deliberation.views.facilitator.cards import (
     card_narrative,
     workshop_cards,
 )
+from workbench.deliberation.views.facilitator.translations import (
+    principle_translate,
+    principle_translation_remove,
+)
 
 W = "workshops/<slug:slug>/"
 
@@ -16,6 +20,9 @@ urlpatterns: list[URLPattern] = [
     path("workshops/new/", views.workshop_create, name="workshop-create"),
     path(W, views.workshop_detail, name="workshop-detail"),
     path(W + "edit/", views.workshop_edit, name="workshop-edit"),
+    # The dashboard's live panel (polled) and the room's presentation mode.
+    path(W + "live/", views.workshop_live, name="workshop-live"),
+    path(W + "present/", views.workshop_present, name="workshop-present"),
     # Groups and their invite links.
     path(W + "groups/new/", views.group_create, name="group-create"),
     path(W + "groups/<int:pk>/invite/", views.group_invite, name="group-invite"),
@@ -51,6 +58,16 @@ urlpatterns: list[URLPattern] = [
         W + "principles/<int:pk>/merge/", views.principle_merge, name="principle-merge"
     ),
     path(W + "principles/<int:pk>/edit/", views.principle_edit, name="principle-edit"),
+    path(
+        W + "principles/<int:pk>/translations/",
+        principle_translate,
+        name="principle-translate",
+    ),
+    path(
+        W + "principles/<int:pk>/translations/remove/",
+        principle_translation_remove,
+        name="principle-translation-remove",
+    ),
     path(W + "moderation/", views.moderation_queue, name="moderation-queue"),
     path(W + "moderation/log/", views.moderation_log, name="moderation-log"),
     # Results and constitutions.

@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 
 from workbench.core.models import BaseModel
 from workbench.deliberation.models import Participant, PrincipleVersion, Round, Workshop
@@ -19,51 +20,51 @@ from workbench.deliberation.models import Participant, PrincipleVersion, Round, 
 class Label(models.TextChoices):
     A = "a", "A"
     B = "b", "B"
-    TIE = "tie", "Equally good"
-    NOT_APPLICABLE = "na", "The principle does not apply"
+    TIE = "tie", _("Equally good")
+    NOT_APPLICABLE = "na", _("The principle does not apply")
 
 
 class Order(models.TextChoices):
-    AB = "ab", "A first"
-    BA = "ba", "B first"
+    AB = "ab", _("A first")
+    BA = "ba", _("B first")
 
 
 class JudgeProvider(models.TextChoices):
     OPENAI = "openai", "OpenAI"
     ANTHROPIC = "anthropic", "Anthropic"
-    OPENAI_COMPATIBLE = "openai-compatible", "OpenAI-compatible server"
-    OFFLINE = "offline", "Offline baseline (not an LLM)"
+    OPENAI_COMPATIBLE = "openai-compatible", _("OpenAI-compatible server")
+    OFFLINE = "offline", _("Offline baseline (not an LLM)")
 
 
 class JudgeControl(models.TextChoices):
-    NONE = "", "None (the principle is shown)"
-    NO_PRINCIPLE = "no-principle", "No principle (the judge's own taste)"
+    NONE = "", _("None (the principle is shown)")
+    NO_PRINCIPLE = "no-principle", _("No principle (the judge's own taste)")
 
 
 class RunStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    RUNNING = "running", "Running"
-    DONE = "done", "Done"
-    FAILED = "failed", "Failed"
-    CANCELLED = "cancelled", "Cancelled"
+    PENDING = "pending", _("Pending")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Cancelled")
 
 
 class GenerationStatus(models.TextChoices):
-    NONE = "", "Not generated"
-    PENDING = "pending", "Pending"
-    RUNNING = "running", "Running"
-    DONE = "done", "Done"
-    FAILED = "failed", "Failed"
+    NONE = "", _("Not generated")
+    PENDING = "pending", _("Pending")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
 
 
 class VerdictError(models.TextChoices):
-    NONE = "", "None"
-    MALFORMED = "malformed", "Malformed answer"
-    RATE_LIMITED = "rate_limited", "Rate limited"
-    SERVER = "server", "Server error"
-    TIMEOUT = "timeout", "Timeout"
-    REFUSED = "refused", "Refused"
-    OTHER = "other", "Other"
+    NONE = "", _("None")
+    MALFORMED = "malformed", _("Malformed answer")
+    RATE_LIMITED = "rate_limited", _("Rate limited")
+    SERVER = "server", _("Server error")
+    TIMEOUT = "timeout", _("Timeout")
+    REFUSED = "refused", _("Refused")
+    OTHER = "other", _("Other")
 
 
 class ComparisonSet(BaseModel):

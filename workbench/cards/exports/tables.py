@@ -22,7 +22,7 @@ from typing import Any
 
 import pandas as pd
 from django.db import connection, transaction
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 
 from workbench.cards.models import CardReview
 from workbench.deliberation.models import (
@@ -31,6 +31,7 @@ from workbench.deliberation.models import (
     Participant,
     ParticipantGroup,
     Principle,
+    PrincipleTranslation,
     PrincipleVersion,
     RankingBallot,
     Round,
@@ -191,6 +192,34 @@ def _constitution_principle_rows(ctx: ExportContext) -> Rows:
         )
         for constitution, principles in constitutions.values_list("pk", "principles")
         for position, entry in enumerate(principles or [], start=1)
+    ]
+
+
+def _translation_rows(ctx: ExportContext) -> Rows:
+    translations = PrincipleTranslation.objects.filter(
+        version__principle__workshop=ctx.workshop
+    ).annotate(
+        latest=Subquery(
+            PrincipleVersion.objects.filter(principle_id=OuterRef("version__principle"))
+            .order_by("-number")
+            .values("number")[:1]
+        )
+    )
+    return [
+        (pk, principle, version, number, language, text, number == latest, at, up)
+        for pk, principle, version, number, language, text, latest, at, up in (
+            translations.order_by("pk").values_list(
+                "pk",
+                "version__principle_id",
+                "version_id",
+                "version__number",
+                "language",
+                "text",
+                "latest",
+                "created_at",
+                "updated_at",
+            )
+        )
     ]
 
 
@@ -441,6 +470,24 @@ TABLES: list[TableSpec] = [
         ],
         lambda w: PrincipleVersion.objects.filter(principle__workshop=w),
     ),
+    TableSpec(
+        name="principle_translations",
+        description="The facilitators' translations of principle wordings, each "
+        "tied to the version it translates; `is_current` is false once the "
+        "principle was reworded (participants then see the original).",
+        columns=[
+            ("id", "int"),
+            ("principle_id", "int"),
+            ("version_id", "int"),
+            ("version_number", "int"),
+            ("language", "str"),
+            ("text", "str"),
+            ("is_current", "bool"),
+            ("created_at", "datetime"),
+            ("updated_at", "datetime"),
+        ],
+        rows=_translation_rows,
+    ),
     _spec(
         "votes",
         "Current votes: one per participant and principle (1 agree, -1 disagree, "
@@ -465,6 +512,7 @@ TABLES: list[TableSpec] = [
             ("round_id", "round_id", "int"),
             ("choice", "choice", "int"),
             ("cast_at", "cast_at", "datetime"),
+            ("shown_language", "shown_language", "str"),
         ],
         lambda w: VoteRecord.objects.filter(principle__workshop=w),
     ),

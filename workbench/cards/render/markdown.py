@@ -87,6 +87,14 @@ def _criteria(card: dict[str, Any]) -> list[str]:
                 for v in c["versions"]
             ),
         )
+    if c.get("translations"):
+        out += _table(
+            [_("Language"), _("Translation"), _("Of version"), _("Current")],
+            (
+                [t["language"], t["text"], t["version"], t["current"]]
+                for t in c["translations"]
+            ),
+        )
     out += [md_text(c["examples_rule"]), ""]
     if c["examples"]:
         out += _table(

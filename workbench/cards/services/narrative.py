@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils.translation import gettext, gettext_lazy
 
 from workbench.accounts.models import User
 from workbench.cards.models import CardNarrative
@@ -12,6 +13,12 @@ from workbench.deliberation.models import Workshop
 
 # A card prints each field in full on every page it has; a few paragraphs suffice.
 NARRATIVE_MAX_LENGTH = 4000
+_FIELD_LABELS = {
+    "recruitment": gettext_lazy("Recruitment"),
+    "representativeness": gettext_lazy("Representativeness"),
+    "deliberation_design": gettext_lazy("Deliberation design"),
+    "limitations": gettext_lazy("Limitations"),
+}
 
 
 @transaction.atomic
@@ -22,17 +29,21 @@ def card_narrative_update(
     recruitment, representativeness, deliberation_design, limitations); fields not
     given keep their text. Only the workshop's owner may write it."""
     if actor.pk != workshop.owner_id:
-        raise PermissionDeniedError("Only the workshop's facilitator can write this.")
+        raise PermissionDeniedError(
+            gettext("Only the workshop's facilitator can write this.")
+        )
     unknown = set(fields) - set(NARRATIVE_FIELDS)
     if unknown:
         names = ", ".join(sorted(unknown))
-        raise ApplicationError(f"Unknown narrative fields: {names}.")
+        raise ApplicationError(
+            gettext("Unknown narrative fields: %(names)s.") % {"names": names}
+        )
     cleaned = {name: (value or "").strip() for name, value in fields.items()}
     for name, value in cleaned.items():
         if len(value) > NARRATIVE_MAX_LENGTH:
-            label = name.replace("_", " ").capitalize()
             raise ApplicationError(
-                f"{label}: please keep it under {NARRATIVE_MAX_LENGTH} characters."
+                gettext("%(field)s: please keep it under %(limit)s characters.")
+                % {"field": _FIELD_LABELS[name], "limit": NARRATIVE_MAX_LENGTH}
             )
     # The row lock makes two saves at once apply one after the other.
     narrative, _ = CardNarrative.objects.select_for_update().get_or_create(

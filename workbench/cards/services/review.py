@@ -9,10 +9,12 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from workbench.cards.models import CardReview, ReviewVerdict
 from workbench.cards.selectors import principle_version_current, review_subjects
 from workbench.core.errors import ApplicationError, NotAvailableError
+from workbench.core.text_order import text_order
 from workbench.deliberation.models import (
     Constitution,
     Participant,
@@ -50,7 +52,7 @@ def card_review_submit(
     round or card the participant cannot see, ApplicationError for a closed round or
     bad input."""
     if (principle is None) == (constitution is None):
-        raise ApplicationError("Review one card at a time.")
+        raise ApplicationError(gettext("Review one card at a time."))
     round_ = round_hold_for_input(round_=round_, participant_id=participant.pk)
     if (
         round_.workshop_id != participant.workshop_id
@@ -58,21 +60,26 @@ def card_review_submit(
         or round_.status == Round.Status.DRAFT
         or not round_.admits_group(participant.group_id)
     ):
-        raise NotAvailableError("This activity is not available to you.")
+        raise NotAvailableError(gettext("This activity is not available to you."))
     if not round_.is_open_at(timezone.now()):
-        raise ApplicationError("This activity is not open, so nothing was saved.")
+        raise ApplicationError(
+            gettext("This activity is not open, so nothing was saved.")
+        )
     if verdict not in ReviewVerdict.values:
-        raise ApplicationError("Choose Endorse or Object.")
+        raise ApplicationError(gettext("Choose Endorse or Object."))
     comment = (comment or "").strip()
     if len(comment) > COMMENT_MAX_LENGTH:
         raise ApplicationError(
-            f"Please keep your comment under {COMMENT_MAX_LENGTH} characters."
+            gettext("Please keep your comment under %(limit)s characters.")
+            % {"limit": COMMENT_MAX_LENGTH}
         )
     subjects = review_subjects(round_=round_)
     defaults: dict[str, Any] = {"verdict": verdict, "comment": comment}
     if principle is not None:
         if principle.pk not in {p.pk for p in subjects.principles}:
-            raise NotAvailableError("This principle is not part of this review.")
+            raise NotAvailableError(
+                gettext("This principle is not part of this review.")
+            )
         # The wording the participant read: the current version, re-read under the
         # locks so that an edit committed meanwhile is what gets recorded.
         defaults["principle_version"] = principle_version_current(
@@ -86,7 +93,9 @@ def card_review_submit(
         )
         return review
     if constitution is None or subjects.constitution != constitution:
-        raise NotAvailableError("This constitution is not part of this review.")
+        raise NotAvailableError(
+            gettext("This constitution is not part of this review.")
+        )
     review, _ = CardReview.objects.update_or_create(
         round=round_,
         participant=participant,
@@ -153,7 +162,9 @@ def _groups_of(round_: Round) -> list[str]:
     groups = ParticipantGroup.objects.filter(workshop_id=round_.workshop_id)
     if round_.scope == Round.Scope.GROUP and round_.group_id is not None:
         groups = groups.filter(pk=round_.group_id)
-    return list(groups.order_by("name").values_list("name", flat=True))
+    return list(
+        groups.order_by(text_order("name"), "pk").values_list("name", flat=True)
+    )
 
 
 def card_review_summary(

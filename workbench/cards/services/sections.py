@@ -16,6 +16,7 @@ from django.db.models.functions import TruncDate
 from django.utils.translation import gettext as _
 
 from workbench.cards.services.context import CardContext
+from workbench.core.text_order import text_sort_key
 from workbench.deliberation.models import (
     ModerationEvent,
     Participant,
@@ -24,6 +25,9 @@ from workbench.deliberation.models import (
     Round,
     Vote,
     VoteRecord,
+)
+from workbench.deliberation.selectors.translations import (
+    translation_list_for_principle,
 )
 from workbench.judging.models import ComparisonItem, HumanJudgment, JudgeRun
 from workbench.judging.services.encoding_gap import FIGURE_KEYS
@@ -76,6 +80,7 @@ def criteria_section(principle: Principle) -> dict[str, Any]:
     return {
         "text": principle.text,
         "versions": versions,
+        "translations": translations_json(principle),
         "examples": agreed_examples(principle),
         "examples_rule": _(
             "Items with at least %(n)d decisive labels (A, B or equally good) "
@@ -83,6 +88,21 @@ def criteria_section(principle: Principle) -> dict[str, Any]:
         )
         % {"n": EXAMPLE_MIN_LABELS, "share": round(EXAMPLE_MIN_SHARE * 100)},
     }
+
+
+def translations_json(principle: Principle) -> list[dict[str, Any]]:
+    """The facilitator's translations, of every wording: `current` is false for
+    those of an earlier wording, which participants no longer see."""
+    return [
+        {
+            "language": row.translation.language,
+            "text": row.translation.text,
+            "version": row.version_number,
+            "current": not row.outdated,
+            "updated_at": row.translation.updated_at.isoformat(),
+        }
+        for row in translation_list_for_principle(principle=principle)
+    ]
 
 
 def _event_json(event: ModerationEvent | None) -> dict[str, Any] | None:
@@ -169,7 +189,7 @@ def supporters(ctx: CardContext, principle_ids: list[int]) -> dict[str, Any]:
     """Current votes per participant group and overall, and how many people."""
     per_group: dict[str, dict[str, int]] = {
         name: {"agree": 0, "disagree": 0, "pass": 0, "participants": 0}
-        for name in sorted(ctx.group_names.values())
+        for name in sorted(ctx.group_names.values(), key=text_sort_key)
     }
     overall = {"agree": 0, "disagree": 0, "pass": 0}
     votes = Vote.objects.filter(principle_id__in=principle_ids)

@@ -7,6 +7,7 @@ from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
 from workbench.accounts.models import User
+from workbench.core.text_order import text_order
 from workbench.deliberation.models import (
     Constitution,
     ModerationEvent,
@@ -21,7 +22,7 @@ from workbench.deliberation.models import (
 def group_list_for_workshop(*, workshop: Workshop) -> QuerySet[ParticipantGroup]:
     return workshop.groups.annotate(
         n_participants=Count("participants", distinct=True)
-    ).order_by("name")
+    ).order_by(text_order("name"), "pk")
 
 
 def round_list_for_workshop(*, workshop: Workshop) -> QuerySet[Round]:

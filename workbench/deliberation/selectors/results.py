@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 from django.db.models import Count, Max, Q
 
+from workbench.core.text_order import text_order
 from workbench.deliberation.models import Participant, Principle, Vote, Workshop
 
 
@@ -25,7 +26,7 @@ def participation_by_group(*, workshop: Workshop) -> list[GroupParticipation]:
         n_voters=Count(
             "participants", filter=Q(participants__votes__isnull=False), distinct=True
         ),
-    ).order_by("name")
+    ).order_by(text_order("name"), "pk")
     votes = dict(
         Vote.objects.filter(participant__workshop=workshop)
         .values("participant__group_id")

@@ -13,6 +13,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django_stubs_ext import StrOrPromise
 
 from workbench.accounts.models import User
 from workbench.analysis.comparison import RuleSettings, compare_rules
@@ -31,24 +33,28 @@ from workbench.deliberation.selectors.results import PrincipleTally, principle_t
 @dataclass(frozen=True)
 class SelectionRule:
     name: str
-    label: str
-    description: str
+    label: StrOrPromise
+    description: StrOrPromise
     apply: Callable[..., Any]
 
 
 RULES: dict[str, SelectionRule] = {
     "ccai": SelectionRule(
         name="ccai",
-        label="Agree share ≥ threshold in every group (CCAI)",
-        description="Keeps principles that at least the threshold share of voters in "
-        "every participant group agreed with (passes count as votes).",
+        label=gettext_lazy("Agree share ≥ threshold in every group (CCAI)"),
+        description=gettext_lazy(
+            "Keeps principles that at least the threshold share of voters in "
+            "every participant group agreed with (passes count as votes)."
+        ),
         apply=ccai_rule,
     ),
     "overall": SelectionRule(
         name="overall",
-        label="Agree share ≥ threshold overall",
-        description="Keeps principles whose agree share over all voters, "
-        "groups pooled, reaches the threshold.",
+        label=gettext_lazy("Agree share ≥ threshold overall"),
+        description=gettext_lazy(
+            "Keeps principles whose agree share over all voters, "
+            "groups pooled, reaches the threshold."
+        ),
         apply=overall_threshold_rule,
     ),
 }
@@ -78,11 +84,11 @@ def rule_parameters_check(
     """The parameters of a selection rule as stored (on a constitution or a rule
     commitment), or ApplicationError when the rule or a parameter is invalid."""
     if rule not in RULES:
-        raise ApplicationError(f"Unknown selection rule “{rule}”.")
+        raise ApplicationError(_("Unknown selection rule “%(rule)s”.") % {"rule": rule})
     if not 0.0 <= threshold <= 1.0:
-        raise ApplicationError("The threshold is a share between 0 and 1.")
+        raise ApplicationError(_("The threshold is a share between 0 and 1."))
     if min_votes < 1:
-        raise ApplicationError("At least one vote per group is needed.")
+        raise ApplicationError(_("At least one vote per group is needed."))
     return {"threshold": threshold, "min_votes": min_votes}
 
 
@@ -234,8 +240,10 @@ def constitution_publish(
     )
     if not preview["adopted"]:
         raise ApplicationError(
-            "No principle passes this rule yet; "
-            "lower the threshold or wait for more votes."
+            _(
+                "No principle passes this rule yet; "
+                "lower the threshold or wait for more votes."
+            )
         )
     principles = [
         {

@@ -3,12 +3,19 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext, gettext_lazy
 
 from workbench.core.errors import ApplicationError
 from workbench.deliberation.models import Participant, ParticipantGroup
 
 DEMOGRAPHIC_FIELDS = ("age_range", "gender", "self_description", "location")
 DEMOGRAPHIC_MAX_LENGTH = 200
+DEMOGRAPHIC_LABELS = {
+    "age_range": gettext_lazy("age range"),
+    "gender": gettext_lazy("gender"),
+    "self_description": gettext_lazy("self description"),
+    "location": gettext_lazy("location"),
+}
 
 
 def _clean_demographics(raw: dict[str, Any]) -> dict[str, str]:
@@ -17,8 +24,8 @@ def _clean_demographics(raw: dict[str, Any]) -> dict[str, str]:
         value = str(raw.get(key) or "").strip()
         if len(value) > DEMOGRAPHIC_MAX_LENGTH:
             raise ApplicationError(
-                f"Please keep “{key.replace('_', ' ')}” under "
-                f"{DEMOGRAPHIC_MAX_LENGTH} characters."
+                gettext("Please keep “%(field)s” under %(limit)s characters.")
+                % {"field": DEMOGRAPHIC_LABELS[key], "limit": DEMOGRAPHIC_MAX_LENGTH}
             )
         if value:
             cleaned[key] = value

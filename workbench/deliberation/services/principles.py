@@ -7,6 +7,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 
 from workbench.accounts.models import User
 from workbench.core.errors import ApplicationError, RateLimitedError
@@ -40,11 +41,14 @@ def _clean_text(text: str) -> str:
     text = " ".join(text.split())
     limit = settings.WORKBENCH["PRINCIPLE_MAX_LENGTH"]
     if not text:
-        raise ApplicationError("Write the principle before submitting it.")
+        raise ApplicationError(gettext("Write the principle before submitting it."))
     if len(text) > limit:
         raise ApplicationError(
-            f"Please keep a principle under {limit} characters "
-            f"(this one has {len(text)})."
+            gettext(
+                "Please keep a principle under %(limit)s characters "
+                "(this one has %(length)s)."
+            )
+            % {"limit": limit, "length": len(text)}
         )
     return text
 
@@ -117,10 +121,10 @@ def principle_seed(
     """A facilitator's principle: approved at once, marked as a seed."""
     text = _clean_text(text)
     if group is not None and group.workshop_id != workshop.pk:
-        raise ApplicationError("That group belongs to another workshop.")
+        raise ApplicationError(gettext("That group belongs to another workshop."))
     workshop = _lock_workshop(workshop.pk)
     if principle_find_similar(workshop=workshop, text=text, exact_only=True):
-        raise ApplicationError("This principle is already in the workshop.")
+        raise ApplicationError(gettext("This principle is already in the workshop."))
     principle = _create(
         workshop=workshop,
         text=text,
@@ -143,8 +147,14 @@ def _check_rate_limit(participant: Participant) -> None:
     since = timezone.now() - timedelta(hours=1)
     if participant.principles.filter(created_at__gte=since).count() >= limit:
         raise RateLimitedError(
-            f"You have proposed {limit} principles in the last hour; "
-            "please wait a while before proposing more."
+            ngettext(
+                "You have proposed %(limit)s principle in the last hour; "
+                "please wait a while before proposing more.",
+                "You have proposed %(limit)s principles in the last hour; "
+                "please wait a while before proposing more.",
+                limit,
+            )
+            % {"limit": limit}
         )
 
 
@@ -173,17 +183,17 @@ def principle_propose(
     if round_.workshop_id != participant.workshop_id or not round_.admits_group(
         participant.group_id
     ):
-        raise ApplicationError("This round is not open to your group.")
+        raise ApplicationError(gettext("This round is not open to your group."))
     if round_.kind != Round.Kind.PROPOSE:
-        raise ApplicationError("This round is not for proposing principles.")
+        raise ApplicationError(gettext("This round is not for proposing principles."))
     if not round_.is_open_at(timezone.now()):
         raise ApplicationError(
-            "This round is closed; nothing more can be proposed in it."
+            gettext("This round is closed; nothing more can be proposed in it.")
         )
     workshop = _lock_workshop(participant.workshop_id)
     matches = principle_find_similar(workshop=workshop, text=text)
     if any(match.exact for match in matches):
-        raise ApplicationError("This principle has already been proposed.")
+        raise ApplicationError(gettext("This principle has already been proposed."))
     _check_rate_limit(participant)
     if matches and not confirm_similar:
         raise NearDuplicateError(matches)
@@ -236,7 +246,10 @@ def principle_approve(
     principle = _lock(principle)
     if principle.merged_into_id is not None:
         raise ApplicationError(
-            "A merged principle cannot be approved; approve the one it was merged into."
+            gettext(
+                "A merged principle cannot be approved; "
+                "approve the one it was merged into."
+            )
         )
     return _set_status(
         principle,
@@ -252,7 +265,7 @@ def principle_reject(*, principle: Principle, actor: User, reason: str) -> Princ
     reason = reason.strip()
     if not reason:
         raise ApplicationError(
-            "Say why the principle is rejected; the reason is logged."
+            gettext("Say why the principle is rejected; the reason is logged.")
         )
     return _set_status(
         _lock(principle),
@@ -271,16 +284,18 @@ def principle_merge(
     vote stays traceable to the wording it was cast on; the source leaves the agenda."""
     source, target = _lock(source), _lock(target)
     if source.pk == target.pk:
-        raise ApplicationError("A principle cannot be merged into itself.")
+        raise ApplicationError(gettext("A principle cannot be merged into itself."))
     if source.workshop_id != target.workshop_id:
-        raise ApplicationError("Both principles must belong to the same workshop.")
+        raise ApplicationError(
+            gettext("Both principles must belong to the same workshop.")
+        )
     if target.merged_into_id is not None:
         raise ApplicationError(
-            "That principle was itself merged; merge into its target instead."
+            gettext("That principle was itself merged; merge into its target instead.")
         )
     if target.status == Principle.Status.REJECTED:
         raise ApplicationError(
-            "Merge into an approved or pending principle, not a rejected one."
+            gettext("Merge into an approved or pending principle, not a rejected one.")
         )
     # Principles already merged into the source now point at the target: no chains.
     Principle.objects.filter(merged_into=source).update(merged_into=target)
@@ -305,7 +320,9 @@ def principle_edit(
     text = _clean_text(text)
     principle = _lock(principle)
     if normalize_text(text) == normalize_text(principle.text):
-        raise ApplicationError("The new wording is the same as the current one.")
+        raise ApplicationError(
+            gettext("The new wording is the same as the current one.")
+        )
     last = principle.versions.order_by("-number").first()
     number = (last.number if last else 0) + 1
     PrincipleVersion.objects.create(

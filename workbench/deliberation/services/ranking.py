@@ -4,6 +4,7 @@ from collections.abc import Sequence
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from workbench.core.errors import ApplicationError
 from workbench.deliberation.models import Participant, RankingBallot, Round
@@ -18,18 +19,22 @@ def ballot_submit(
     if round_.workshop_id != participant.workshop_id or not round_.admits_group(
         participant.group_id
     ):
-        raise ApplicationError("This round is not open to your group.")
+        raise ApplicationError(gettext("This round is not open to your group."))
     if round_.kind != Round.Kind.RANK:
-        raise ApplicationError("This round is not a ranking round.")
+        raise ApplicationError(gettext("This round is not a ranking round."))
     if not round_.is_open_at(timezone.now()):
-        raise ApplicationError("This round is closed; rankings are no longer accepted.")
+        raise ApplicationError(
+            gettext("This round is closed; rankings are no longer accepted.")
+        )
     ranking = [int(pk) for pk in ranking]
     shortlist = set(round_.shortlist.values_list("pk", flat=True))
     if len(set(ranking)) != len(ranking):
-        raise ApplicationError("Each principle can appear only once in your ranking.")
+        raise ApplicationError(
+            gettext("Each principle can appear only once in your ranking.")
+        )
     if set(ranking) != shortlist:
         raise ApplicationError(
-            "Please place every principle on the shortlist in your order."
+            gettext("Please place every principle on the shortlist in your order.")
         )
     ballot, _ = RankingBallot.objects.update_or_create(
         participant=participant, round=round_, defaults={"ranking": ranking}

@@ -5,6 +5,7 @@ from datetime import datetime
 
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from workbench.accounts.models import User
 from workbench.core.errors import ApplicationError
@@ -29,17 +30,21 @@ def round_create(
     closes_at: datetime | None = None,
 ) -> Round:
     if scope == Round.Scope.GROUP and group is None:
-        raise ApplicationError("A round scoped to one group needs that group.")
+        raise ApplicationError(gettext("A round scoped to one group needs that group."))
     if scope == Round.Scope.ALL:
         group = None
     if group is not None and group.workshop_id != workshop.pk:
-        raise ApplicationError("That group belongs to another workshop.")
+        raise ApplicationError(gettext("That group belongs to another workshop."))
     if opens_at and closes_at and closes_at <= opens_at:
-        raise ApplicationError("A round must close after it opens.")
+        raise ApplicationError(gettext("A round must close after it opens."))
     position = workshop.rounds.count()
     if not title:
         label = Round.Kind(kind).label
-        title = f"{label} ({group.name})" if group else f"{label} (all groups)"
+        title = (
+            gettext("%(kind)s (%(group)s)") % {"kind": label, "group": group.name}
+            if group
+            else gettext("%(kind)s (all groups)") % {"kind": label}
+        )
     round_ = Round(
         workshop=workshop,
         kind=kind,
@@ -114,14 +119,16 @@ def _transition(*, round_: Round, to: str, actor: User | None) -> Round:
     if locked.status == to:
         return locked
     if locked.status == Round.Status.CLOSED:
-        raise ApplicationError("A closed round stays closed; add a new round instead.")
+        raise ApplicationError(
+            gettext("A closed round stays closed; add a new round instead.")
+        )
     now = timezone.now()
     locked.status = to
     fields = ["status", "updated_at"]
     if to == Round.Status.OPEN:
         if locked.kind == Round.Kind.RANK and not locked.shortlist.exists():
             raise ApplicationError(
-                "Choose the shortlist to rank before opening the round."
+                gettext("Choose the shortlist to rank before opening the round.")
             )
         locked.opened_at = now
         fields.append("opened_at")
@@ -155,17 +162,22 @@ def round_close(*, round_: Round, actor: User | None = None) -> Round:
 def round_set_shortlist(*, round_: Round, principles: Iterable[Principle]) -> Round:
     chosen = list(principles)
     if round_.status != Round.Status.DRAFT:
-        raise ApplicationError("The shortlist can change only before the round opens.")
+        raise ApplicationError(
+            gettext("The shortlist can change only before the round opens.")
+        )
     for principle in chosen:
         if principle.workshop_id != round_.workshop_id:
             raise ApplicationError(
-                "A shortlisted principle belongs to another workshop."
+                gettext("A shortlisted principle belongs to another workshop.")
             )
         if not principle.is_votable:
             raise ApplicationError(
-                f"“{principle.text[:60]}” is not an approved principle."
+                gettext("“%(text)s” is not an approved principle.")
+                % {"text": principle.text[:60]}
             )
     if round_.kind == Round.Kind.RANK and len(chosen) < 2:
-        raise ApplicationError("A rank round needs at least two principles to order.")
+        raise ApplicationError(
+            gettext("A rank round needs at least two principles to order.")
+        )
     round_.shortlist.set(chosen)
     return round_

@@ -9,6 +9,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.db.models import Field, Model
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from workbench.core.errors import ApplicationError, NotAvailableError
 from workbench.deliberation.models import (
@@ -19,6 +20,7 @@ from workbench.deliberation.models import (
     VoteChoice,
     VoteRecord,
 )
+from workbench.deliberation.selectors.translations import language_names
 from workbench.deliberation.services.analysis import analysis_request_on_commit
 from workbench.deliberation.services.rounds import round_lock_for_input
 
@@ -67,7 +69,7 @@ def _round_and_checks(
         cursor.execute(_ROUND_AND_CHECKS_SQL, params)
         row = cursor.fetchone()
     if row is None:
-        raise NotAvailableError("This round does not exist.")
+        raise NotAvailableError(gettext("This round does not exist."))
     (
         workshop_id,
         kind,
@@ -97,8 +99,9 @@ def _round_and_checks(
 # own conversion (_db_value), so they are stored exactly as the ORM would store them.
 _RECORD_SQL = """
 INSERT INTO deliberation_voterecord
-    (participant_id, principle_id, round_id, choice, cast_at, client_token)
-VALUES (%s, %s, %s, %s, %s, %s)
+    (participant_id, principle_id, round_id, choice, cast_at, client_token,
+     shown_language)
+VALUES (%s, %s, %s, %s, %s, %s, %s)
 """
 _UPSERT_SQL = """
 INSERT INTO deliberation_vote (participant_id, principle_id, round_id, choice, cast_at)
@@ -125,6 +128,7 @@ def _write(
     choice: int,
     now: datetime,
     token: uuid.UUID | None,
+    shown_language: str = "",
 ) -> int:
     """Stores the history row and upserts the current vote; returns the vote's id."""
     cast_at = _db_value(Vote, "cast_at", now)
@@ -138,6 +142,7 @@ def _write(
                 choice,
                 cast_at,
                 _db_value(VoteRecord, "client_token", token),
+                shown_language,
             ],
         )
         cursor.execute(
@@ -164,11 +169,13 @@ def _check_round(*, participant: Participant, round_: Round) -> None:
         or not round_.admits_group(participant.group_id)
         or round_.status == Round.Status.DRAFT
     ):
-        raise NotAvailableError("This round is not open to your group.")
+        raise NotAvailableError(gettext("This round is not open to your group."))
     if round_.kind != Round.Kind.VOTE:
-        raise NotAvailableError("This round is not a voting round.")
+        raise NotAvailableError(gettext("This round is not a voting round."))
     if not round_.is_open_at(timezone.now()):
-        raise ApplicationError("This round is closed; votes are no longer accepted.")
+        raise ApplicationError(
+            gettext("This round is closed; votes are no longer accepted.")
+        )
 
 
 @transaction.atomic
@@ -179,6 +186,7 @@ def vote_cast(
     principle: Principle,
     choice: int,
     client_token: uuid.UUID | None = None,
+    shown_language: str = "",
 ) -> Vote:
     """Records a vote exactly once.
 
@@ -189,9 +197,14 @@ def vote_cast(
     or refused. The round is read in the next statement, so it sees that close. A
     resubmitted form (same client_token) changes nothing. Only the pks of `round_` and
     `principle` are used; `participant` needs its workshop_id and group_id.
+
+    `shown_language` is the language of the facilitator's translation the page
+    showed (see selectors/translations.py), kept on the history row only; the vote
+    counts toward the principle whatever language it was read in. A value outside
+    settings.LANGUAGES is stored as "" (the original wording).
     """
     if choice not in VoteChoice.values:
-        raise ApplicationError("A vote is agree, disagree or pass.")
+        raise ApplicationError(gettext("A vote is agree, disagree or pass."))
     round_lock_for_input(round_id=round_.pk, participant_id=participant.pk)
     round_, on_agenda, resubmitted = _round_and_checks(
         round_id=round_.pk,
@@ -201,7 +214,7 @@ def vote_cast(
     )
     _check_round(participant=participant, round_=round_)
     if not on_agenda:
-        raise ApplicationError("This principle is not on this round's agenda.")
+        raise ApplicationError(gettext("This principle is not on this round's agenda."))
     if resubmitted:
         return Vote.objects.get(participant=participant, principle=principle)
     now = timezone.now()
@@ -212,6 +225,7 @@ def vote_cast(
         choice=choice,
         now=now,
         token=client_token,
+        shown_language=shown_language if shown_language in language_names() else "",
     )
     # No query: a cache.add after commit, then at most one enqueue per window.
     analysis_request_on_commit(workshop_id=participant.workshop_id)

@@ -4,6 +4,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils.text import slugify
+from django.utils.translation import gettext
 
 from workbench.accounts.models import User
 from workbench.core.errors import ApplicationError
@@ -47,9 +48,15 @@ def workshop_create(
     source: str = "",
 ) -> Workshop:
     if slug in RESERVED_SLUGS:
-        raise ApplicationError(f"The address “{slug}” is reserved; choose another.")
+        raise ApplicationError(
+            gettext("The address “%(slug)s” is reserved; choose another.")
+            % {"slug": slug}
+        )
     if slug and Workshop.objects.filter(slug=slug).exists():
-        raise ApplicationError(f"A workshop with the address “{slug}” already exists.")
+        raise ApplicationError(
+            gettext("A workshop with the address “%(slug)s” already exists.")
+            % {"slug": slug}
+        )
     workshop = Workshop(
         owner=owner,
         title=title,
@@ -71,7 +78,8 @@ def workshop_update(*, workshop: Workshop, **fields: Any) -> Workshop:
     unknown = set(fields) - set(WORKSHOP_EDITABLE_FIELDS)
     if unknown:
         raise ApplicationError(
-            f"These fields cannot be edited: {', '.join(sorted(unknown))}."
+            gettext("These fields cannot be edited: %(fields)s.")
+            % {"fields": ", ".join(sorted(unknown))}
         )
     for name, value in fields.items():
         setattr(workshop, name, value)
@@ -86,9 +94,12 @@ def group_create(
 ) -> ParticipantGroup:
     name = name.strip()
     if not name:
-        raise ApplicationError("A group needs a name.")
+        raise ApplicationError(gettext("A group needs a name."))
     if workshop.groups.filter(name=name).exists():
-        raise ApplicationError(f"This workshop already has a group called “{name}”.")
+        raise ApplicationError(
+            gettext("This workshop already has a group called “%(name)s”.")
+            % {"name": name}
+        )
     group = ParticipantGroup(
         workshop=workshop, name=name, description=description, external_id=external_id
     )

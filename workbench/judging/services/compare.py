@@ -24,6 +24,7 @@ import hashlib
 from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from workbench.core.errors import ApplicationError, NotAvailableError
 from workbench.deliberation.models import Participant, Round
@@ -58,13 +59,15 @@ def compare_shown_order(*, participant: Participant, item_id: int) -> str:
 def compare_label_in_item_terms(*, shown_label: str, shown_order: str) -> str:
     """Maps the answer given in the shown order back to the item's a / b."""
     if shown_order not in Order.values:
-        raise ApplicationError("Unknown order.")
+        raise ApplicationError(gettext("Unknown order."))
     if shown_label in (Label.TIE, Label.NOT_APPLICABLE):
         return shown_label
     if shown_label not in (SHOWN_FIRST, SHOWN_SECOND):
         raise ApplicationError(
-            "Choose response 1, response 2, equally, or that the principle does not "
-            "apply."
+            gettext(
+                "Choose response 1, response 2, equally, "
+                "or that the principle does not apply."
+            )
         )
     first_is_a = shown_order == Order.AB
     if (shown_label == SHOWN_FIRST) == first_is_a:
@@ -133,23 +136,28 @@ def compare_submit(
         or round_.status == Round.Status.DRAFT
         or not round_.admits_group(participant.group_id)
     ):
-        raise NotAvailableError("This activity is not available to you.")
+        raise NotAvailableError(gettext("This activity is not available to you."))
     if not round_.is_open_at(timezone.now()):
-        raise ApplicationError("This activity is not open, so nothing was saved.")
+        raise ApplicationError(
+            gettext("This activity is not open, so nothing was saved.")
+        )
     found = ComparisonItem.objects.filter(
         pk=item.pk, comparison_set__round=round_
     ).first()
     if found is None:
-        raise NotAvailableError("This pair is not part of this activity.")
+        raise NotAvailableError(gettext("This pair is not part of this activity."))
     if shown_order != compare_shown_order(participant=participant, item_id=found.pk):
-        raise ApplicationError("This page was out of date; please answer again.")
+        raise ApplicationError(
+            gettext("This page was out of date; please answer again.")
+        )
     label = compare_label_in_item_terms(
         shown_label=shown_label, shown_order=shown_order
     )
     reason = (reason or "").strip()
     if len(reason) > REASON_MAX_LENGTH:
         raise ApplicationError(
-            f"Please keep your reason under {REASON_MAX_LENGTH} characters."
+            gettext("Please keep your reason under %(limit)s characters.")
+            % {"limit": REASON_MAX_LENGTH}
         )
     judgment, _created = HumanJudgment.objects.get_or_create(
         item=found,
@@ -178,23 +186,32 @@ def comparison_set_link_round(
         return locked
     if current is not None and current.status == Round.Status.OPEN:
         raise ApplicationError(
-            f"“{current.title}” is open and its participants are judging this set: "
-            "close the round before changing its comparison set."
+            gettext(
+                "“%(title)s” is open and its participants are judging this set: "
+                "close the round before changing its comparison set."
+            )
+            % {"title": current.title}
         )
     if round_ is not None:
         target = Round.objects.select_for_update().filter(pk=round_.pk).first()
         if target is None or target.workshop_id != locked.workshop_id:
-            raise ApplicationError("That round is not part of this workshop.")
+            raise ApplicationError(gettext("That round is not part of this workshop."))
         if target.kind != Round.Kind.COMPARE:
             raise ApplicationError(
-                f"“{target.title}” is a {target.get_kind_display().lower()} round; "
-                "only a compare round can use a comparison set."
+                gettext(
+                    "“%(title)s” is not a compare round; "
+                    "only a compare round can use a comparison set."
+                )
+                % {"title": target.title}
             )
         other = ComparisonSet.objects.filter(round=target).exclude(pk=locked.pk).first()
         if other is not None:
             raise ApplicationError(
-                f"“{target.title}” already uses the comparison set “{other.name}”; "
-                "unlink that set first."
+                gettext(
+                    "“%(title)s” already uses the comparison set “%(name)s”; "
+                    "unlink that set first."
+                )
+                % {"title": target.title, "name": other.name}
             )
         round_ = target
     locked.round = round_

@@ -25,6 +25,7 @@ import re
 from typing import Final, TypedDict
 
 import pandas as pd
+from django.utils.translation import gettext
 from scipy.stats import binomtest  # type: ignore[import-untyped]
 
 from workbench.judging.metrics import combine_verdicts
@@ -81,11 +82,12 @@ def position_bias_flag(
         return None
     return {
         "kind": POSITION_BIAS,
-        "detail": (
-            f"The judge picked the response shown first in {k} of {n} decisive "
-            f"answers ({rate:.0%}; binomial test against 50%, p = {p_value:.2g}): "
+        "detail": gettext(
+            "The judge picked the response shown first in %(k)s of %(n)s decisive "
+            "answers (%(rate)s; binomial test against 50%%, p = %(p)s): "
             "its verdicts may follow position rather than the principle."
-        ),
+        )
+        % {"k": k, "n": n, "rate": f"{rate:.0%}", "p": f"{p_value:.2g}"},
     }
 
 
@@ -111,7 +113,10 @@ def injection_flag(
     reasons: list[str] = []
     phrase = injection_pattern(text)
     if phrase is not None:
-        reasons.append(f"the principle contains an instruction-like phrase {phrase!r}")
+        reasons.append(
+            gettext("the principle contains an instruction-like phrase %(phrase)s")
+            % {"phrase": repr(phrase)}
+        )
     n = len(verdicts)
     if n >= min_items:
         for letter in ("a", "b"):
@@ -122,18 +127,21 @@ def injection_flag(
             )
             if same / n >= min_share:
                 reasons.append(
-                    f"the judge answered {letter.upper()} in both orders on {same} "
-                    f"of {n} items, whatever the responses"
+                    gettext(
+                        "the judge answered %(letter)s in both orders on %(same)s "
+                        "of %(n)s items, whatever the responses"
+                    )
+                    % {"letter": letter.upper(), "same": same, "n": n}
                 )
     if not reasons:
         return None
     return {
         "kind": INJECTION,
-        "detail": (
-            "Possible prompt injection: "
-            + "; ".join(reasons)
-            + ". Reword it as a preference, not an instruction to the judge."
-        ),
+        "detail": gettext(
+            "Possible prompt injection: %(reasons)s. "
+            "Reword it as a preference, not an instruction to the judge."
+        )
+        % {"reasons": "; ".join(reasons)},
     }
 
 

@@ -40,6 +40,7 @@ from typing import Any, Final
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
+from django.utils.translation import gettext
 
 from workbench.accounts.models import User
 from workbench.core.errors import ApplicationError
@@ -120,17 +121,28 @@ def comparison_set_generate(
     needed = len(STANCES) * len(texts) * len(versions)
     if needed > MAX_RESPONSES:
         raise ApplicationError(
-            f"That would write {needed} responses ({len(versions)} principles x "
-            f"{len(texts)} prompts x 2); the limit is {MAX_RESPONSES}. Use fewer "
-            "prompts or principles."
+            gettext(
+                "That would write %(needed)s responses (%(principles)s principles x "
+                "%(prompts)s prompts x 2); the limit is %(limit)s. Use fewer "
+                "prompts or principles."
+            )
+            % {
+                "needed": needed,
+                "principles": len(versions),
+                "prompts": len(texts),
+                "limit": MAX_RESPONSES,
+            }
         )
     spec = _spec(provider, model, base_url_env, seed, versions)
     with transaction.atomic():
         locked = Workshop.objects.select_for_update(no_key=True).get(pk=workshop.pk)
         if ComparisonSet.objects.filter(workshop=locked, name=set_name).exists():
             raise ApplicationError(
-                f"Workshop “{locked.slug}” already has a comparison set called "
-                f"“{set_name}”; choose another name."
+                gettext(
+                    "Workshop “%(slug)s” already has a comparison set called "
+                    "“%(name)s”; choose another name."
+                )
+                % {"slug": locked.slug, "name": set_name}
             )
         comparison_set = ComparisonSet.objects.create(
             workshop=locked,
@@ -153,30 +165,35 @@ def comparison_set_generate(
 def _clean_name(name: str) -> str:
     cleaned = " ".join((name or "").split())
     if not cleaned:
-        raise ApplicationError("Give the comparison set a name.")
+        raise ApplicationError(gettext("Give the comparison set a name."))
     if len(cleaned) > 200:
-        raise ApplicationError("The name is longer than 200 characters.")
+        raise ApplicationError(gettext("The name is longer than 200 characters."))
     return cleaned
 
 
 def _clean_prompts(prompts: Sequence[str]) -> list[str]:
     texts = [(p or "").strip() for p in prompts]
     if not texts:
-        raise ApplicationError("Give at least one prompt.")
+        raise ApplicationError(gettext("Give at least one prompt."))
     if len(texts) > MAX_PROMPTS:
         raise ApplicationError(
-            f"{len(texts)} prompts is more than the limit of {MAX_PROMPTS}."
+            gettext("%(count)s prompts is more than the limit of %(limit)s.")
+            % {"count": len(texts), "limit": MAX_PROMPTS}
         )
     seen: dict[str, int] = {}
     for n, text in enumerate(texts, start=1):
         if not text:
-            raise ApplicationError(f"Prompt {n} is empty.")
+            raise ApplicationError(gettext("Prompt %(n)s is empty.") % {"n": n})
         if len(text) > MAX_PROMPT_LENGTH:
             raise ApplicationError(
-                f"Prompt {n} is longer than {MAX_PROMPT_LENGTH} characters."
+                gettext("Prompt %(n)s is longer than %(limit)s characters.")
+                % {"n": n, "limit": MAX_PROMPT_LENGTH}
             )
         if text in seen:
-            raise ApplicationError(f"Prompt {n} repeats prompt {seen[text]}.")
+            raise ApplicationError(
+                gettext("Prompt %(n)s repeats prompt %(first)s.")
+                % {"n": n, "first": seen[text]}
+            )
         seen[text] = n
     return texts
 
@@ -186,11 +203,11 @@ def _clean_versions(
 ) -> list[PrincipleVersion]:
     versions = list({v.pk: v for v in principle_versions}.values())
     if not versions:
-        raise ApplicationError("Choose at least one principle.")
+        raise ApplicationError(gettext("Choose at least one principle."))
     if len(versions) > MAX_PRINCIPLE_VERSIONS:
         raise ApplicationError(
-            f"{len(versions)} principles is more than the limit of "
-            f"{MAX_PRINCIPLE_VERSIONS}."
+            gettext("%(count)s principles is more than the limit of %(limit)s.")
+            % {"count": len(versions), "limit": MAX_PRINCIPLE_VERSIONS}
         )
     found = {
         v.pk: v
@@ -202,12 +219,16 @@ def _clean_versions(
         stored = found.get(version.pk)
         if stored is None or stored.principle.workshop_id != workshop.pk:
             raise ApplicationError(
-                f"Principle version {version.pk} is not part of “{workshop.slug}”."
+                gettext("Principle version %(id)s is not part of “%(slug)s”.")
+                % {"id": version.pk, "slug": workshop.slug}
             )
         if not stored.principle.is_votable:
             raise ApplicationError(
-                f"“{stored.principle.text[:80]}” is not an accepted principle "
-                "(pending, rejected or merged)."
+                gettext(
+                    "“%(text)s” is not an accepted principle "
+                    "(pending, rejected or merged)."
+                )
+                % {"text": stored.principle.text[:80]}
             )
     return [found[v.pk] for v in versions]
 
@@ -221,16 +242,24 @@ def _spec(
 ) -> dict[str, Any]:
     if provider not in LLM_PROVIDERS:
         raise ApplicationError(
-            "Responses can be written by an LLM provider only ("
-            + ", ".join(LLM_PROVIDERS)
-            + "); the offline baseline cannot write."
+            gettext(
+                "Responses can be written by an LLM provider only (%(providers)s); "
+                "the offline baseline cannot write."
+            )
+            % {"providers": ", ".join(LLM_PROVIDERS)}
         )
     reason = available_providers().get(provider)
     if reason is not None:
-        raise ApplicationError(f"The {provider} provider is not available: {reason}.")
+        raise ApplicationError(
+            gettext("The %(provider)s provider is not available: %(reason)s.")
+            % {"provider": provider, "reason": reason}
+        )
     model = (model or "").strip() or DEFAULT_MODELS.get(provider, "")
     if not model:
-        raise ApplicationError(f"The {provider} provider needs a model name.")
+        raise ApplicationError(
+            gettext("The %(provider)s provider needs a model name.")
+            % {"provider": provider}
+        )
     if base_url_env is None:
         base_url_env = base_url_env_name() if provider == "openai-compatible" else ""
     return {

@@ -30,6 +30,7 @@ from typing import Any, Final
 
 import pandas as pd
 from django.db import transaction
+from django.utils.translation import gettext
 
 from workbench.accounts.models import User
 from workbench.core.errors import ApplicationError
@@ -87,7 +88,7 @@ def principle_reword(
     """
     if principle.workshop_id != comparison_set.workshop_id:
         raise ApplicationError(
-            "This principle does not belong to the comparison set's workshop."
+            gettext("This principle does not belong to the comparison set's workshop.")
         )
     previous = (
         PrincipleVersion.objects.filter(
@@ -98,7 +99,8 @@ def principle_reword(
     )
     if previous is None:
         raise ApplicationError(
-            f"The principle has no items in “{comparison_set.name}” to test again."
+            gettext("The principle has no items in “%(name)s” to test again.")
+            % {"name": comparison_set.name}
         )
     principle_edit(
         principle=principle,

@@ -26,6 +26,10 @@ from workbench.deliberation.views.facilitator.judging import (
     judging_set_resume,
     judging_set_round,
 )
+from workbench.deliberation.views.facilitator.live import (
+    workshop_live,
+    workshop_present,
+)
 from workbench.deliberation.views.facilitator.moderation import (
     moderation_log,
     moderation_queue,
@@ -89,4 +93,6 @@ __all__ = [
     "workshop_detail",
     "workshop_edit",
     "workshop_list",
+    "workshop_live",
+    "workshop_present",
 ]

@@ -43,10 +43,14 @@ FIGURES: Final = (
     ("kappa_half", gettext_lazy("Cohen's κ (chance = ½)"), "ratio"),
     ("ac1", gettext_lazy("Gwet's AC1"), "ratio"),
     ("ac1_humans", gettext_lazy("Gwet's AC1, participants"), "ratio"),
-    ("alpha_humans", gettext_lazy("Krippendorff's \u03b1, participants"), "ratio"),
+    (
+        "alpha_humans",
+        gettext_lazy("Krippendorff's α, participants"),  # noqa: RUF001 (the Greek letter)
+        "ratio",
+    ),
     (
         "alpha_with_judge",
-        gettext_lazy("Krippendorff's \u03b1, with the judge as a coder"),
+        gettext_lazy("Krippendorff's α, with the judge as a coder"),  # noqa: RUF001
         "ratio",
     ),
     ("js_distance", gettext_lazy("Jensen-Shannon distance"), "ratio"),

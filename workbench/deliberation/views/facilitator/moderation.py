@@ -24,6 +24,7 @@ from workbench.deliberation.forms_facilitator import (
     RejectForm,
     SeedForm,
 )
+from workbench.deliberation.forms_translations import TranslationForm
 from workbench.deliberation.models import Principle, Workshop
 from workbench.deliberation.selectors.facilitator import (
     group_list_for_workshop,
@@ -32,6 +33,9 @@ from workbench.deliberation.selectors.facilitator import (
     principle_list_merge_targets,
     principle_list_pending,
     principle_version_list,
+)
+from workbench.deliberation.selectors.translations import (
+    translation_list_for_principle,
 )
 from workbench.deliberation.selectors.workshops import (
     principle_get_for_user,
@@ -121,6 +125,8 @@ def principle_detail(
         "events": moderation_event_list(workshop=workshop, principle=principle),
         "edit_form": EditForm(initial={"text": principle.text}),
         "targets": principle_list_merge_targets(workshop=workshop),
+        "translations": translation_list_for_principle(principle=principle),
+        "translation_form": TranslationForm(),
     }
     return render(request, TEMPLATES + "principle_detail.html", context)
 

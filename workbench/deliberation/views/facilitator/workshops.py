@@ -15,7 +15,6 @@ from workbench.deliberation.forms_facilitator import GroupForm, WorkshopForm
 from workbench.deliberation.selectors.facilitator import (
     constitution_list_for_workshop,
     group_list_for_workshop,
-    principle_list_pending,
     round_list_for_workshop,
 )
 from workbench.deliberation.selectors.workshops import (
@@ -24,6 +23,7 @@ from workbench.deliberation.selectors.workshops import (
 )
 from workbench.deliberation.services import workshops as services
 from workbench.deliberation.views.facilitator._common import add_form_errors, invite_url
+from workbench.deliberation.views.facilitator.live import live_panel_context
 
 TEMPLATES = "deliberation/facilitator/"
 
@@ -77,12 +77,13 @@ def workshop_detail(request: AuthenticatedHttpRequest, slug: str) -> HttpRespons
         (group, invite_url(request, group))
         for group in group_list_for_workshop(workshop=workshop)
     ]
+    panel = live_panel_context(workshop)
     context = {
         "workshop": workshop,
         "groups": groups,
         "rounds": round_list_for_workshop(workshop=workshop),
-        "pending_count": principle_list_pending(workshop=workshop).count(),
         "constitutions": constitution_list_for_workshop(workshop=workshop),
         "group_form": GroupForm(auto_id="id_group_%s"),
-    }
+        "pending_count": panel["live"].pending,
+    } | panel
     return render(request, TEMPLATES + "workshop_detail.html", context)

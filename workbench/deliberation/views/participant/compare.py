@@ -17,6 +17,7 @@ from django.views.decorators.http import require_http_methods
 
 from workbench.core.errors import ApplicationError, NotAvailableError
 from workbench.deliberation.models import Participant, Round
+from workbench.deliberation.selectors.translations import translations_for_versions
 from workbench.deliberation.views.participant.common import (
     OPEN,
     HtmxHttpRequest,
@@ -93,6 +94,9 @@ def _context(participant: Participant, round_: Round) -> dict[str, Any]:
                 "shown_order": shown_order,
                 "first": first,
                 "second": second,
+                "principle_translations": translations_for_versions(
+                    version_ids=[item.principle_version_id]
+                ),
             }
     return context
 
@@ -105,6 +109,15 @@ def compare(request: HtmxHttpRequest, slug: str, pk: int) -> HttpResponse:
     round_ = round_of_kind(participant, pk, Round.Kind.COMPARE)
     if request.method == "POST":
         error = _submit(request, participant, round_)
+        reason = request.POST.get("reason", "")
+        if error and reason.strip():
+            # A reason was typed: the page comes back with it and the error rather
+            # than redirecting, so the participant does not have to type it again.
+            context = _context(participant, round_) | {"error": error}
+            item = context["item"]
+            if item is not None and str(item.pk) == request.POST.get("item"):
+                context["reason"] = reason
+            return render(request, COMPARE_TEMPLATE, context, status=400)
         if error:
             messages.error(request, error)
         return HttpResponseSeeOther(request.path)

@@ -21,6 +21,7 @@ from workbench.deliberation.participant_session import (
     remember_participant,
 )
 from workbench.deliberation.selectors.principles import SimilarPrinciple
+from workbench.deliberation.selectors.translations import translations_for_principles
 from workbench.deliberation.selectors.workshops import (
     group_get_by_token,
     rounds_for_participant,
@@ -140,7 +141,15 @@ def moderation_log(request: HttpRequest, slug: str) -> HttpResponse:
         (PUBLIC_LOG_ACTIONS[ModerationEvent.Action(event.action)], event)
         for event in events
     ]
-    context = {"participant": participant, "workshop": workshop, "rows": rows}
+    translations = translations_for_principles(
+        principle_ids={e.principle_id for _, e in rows if e.principle_id is not None}
+    )
+    context = {
+        "participant": participant,
+        "workshop": workshop,
+        "rows": rows,
+        "principle_translations": translations,
+    }
     return render(request, f"{TEMPLATES}/log.html", context)
 
 

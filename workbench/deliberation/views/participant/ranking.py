@@ -18,6 +18,7 @@ from django.views.decorators.http import require_http_methods
 from workbench.core.errors import ApplicationError
 from workbench.deliberation.forms_participant import RankForm
 from workbench.deliberation.models import Principle, RankingBallot, Round
+from workbench.deliberation.selectors.translations import translations_for_principles
 from workbench.deliberation.services.ranking import ballot_submit
 from workbench.deliberation.views.participant.common import (
     HttpResponseSeeOther,
@@ -105,6 +106,9 @@ def rank(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         "state": round_state(round_),
         "ballot": ballot,
         "items": _items(ordered, form),
+        "principle_translations": translations_for_principles(
+            principle_ids=[principle.pk for principle in shortlist]
+        ),
         "error": error,
     }
     return render(request, RANK_TEMPLATE, context, status=400 if error else 200)

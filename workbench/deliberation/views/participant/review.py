@@ -26,6 +26,7 @@ from workbench.cards.selectors import (
 )
 from workbench.cards.services.review import COMMENT_MAX_LENGTH, card_review_submit
 from workbench.core.errors import ApplicationError, NotAvailableError
+from workbench.core.text_order import text_sort_key
 from workbench.deliberation.models import (
     Constitution,
     Participant,
@@ -34,6 +35,7 @@ from workbench.deliberation.models import (
     Workshop,
 )
 from workbench.deliberation.selectors.analysis import analysis_latest
+from workbench.deliberation.selectors.translations import translations_for_principles
 from workbench.deliberation.views.participant.common import (
     HtmxHttpRequest,
     HttpResponseSeeOther,
@@ -76,6 +78,8 @@ class ReviewItem:
     review: CardReview | None
     error: str = ""
     saved: bool = False
+    # The comment as typed, given back when it could not be saved.
+    draft: str | None = None
 
     @property
     def anchor(self) -> str:
@@ -121,7 +125,9 @@ def _items(
                 lines=[],
                 support=[
                     {"group": name, **counts}
-                    for name, counts in sorted(per_group.items())
+                    for name, counts in sorted(
+                        per_group.items(), key=lambda pair: text_sort_key(pair[0])
+                    )
                 ],
                 review=reviews.get(("principle", principle.pk)),
             )
@@ -181,6 +187,9 @@ def _context(
         "round": round_,
         "state": round_state(round_),
         "items": items,
+        "principle_translations": translations_for_principles(
+            principle_ids=[i.subject_id for i in items if i.kind == "principle"]
+        ),
         "verdicts": ReviewVerdict,
         "comment_max_length": COMMENT_MAX_LENGTH,
     }
@@ -201,9 +210,20 @@ def review(request: HtmxHttpRequest, slug: str, pk: int) -> HttpResponse:
             if item is None:
                 raise Http404("This card is not part of this review.")
             item.error, item.saved = error, not error
+            if error:
+                item.draft = request.POST.get("comment", "")
             context = _context(participant, round_, items) | {"item": item}
             # 200 even with an error: htmx swaps only successful responses.
             return render(request, f"{REVIEW_TEMPLATE}#review-item", context)
+        comment = request.POST.get("comment", "")
+        if error and comment.strip():
+            # Without JavaScript: the page comes back with the comment as typed.
+            items = _items(participant, round_, review_subjects(round_=round_))
+            for item in items:
+                if item.anchor == anchor:
+                    item.error, item.draft = error, comment
+            context = _context(participant, round_, items)
+            return render(request, REVIEW_TEMPLATE, context, status=400)
         if error:
             messages.error(request, error)
         else:

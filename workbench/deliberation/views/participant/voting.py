@@ -27,6 +27,7 @@ from workbench.deliberation.selectors.principles import (
     principle_agenda,
     principle_next_for_participant,
 )
+from workbench.deliberation.selectors.translations import translations_for_principles
 from workbench.deliberation.services.votes import vote_cast
 from workbench.deliberation.views.participant.common import (
     OPEN,
@@ -64,6 +65,7 @@ def _cast(request: HtmxHttpRequest, participant: Participant, round_: Round) -> 
             principle=principle,
             choice=form.cleaned_data["choice"],
             client_token=form.cleaned_data["client_token"],
+            shown_language=form.cleaned_data["shown_language"],
         )
     except NotAvailableError as error:
         raise Http404(error.message) from None
@@ -93,6 +95,9 @@ def _vote_context(participant: Participant, round_: Round) -> dict[str, Any]:
         "percent": round(100 * voted / total) if total else 0,
         "client_token": uuid.uuid4(),
         "choices": CHOICE_LABELS,
+        "principle_translations": translations_for_principles(
+            principle_ids=[principle.pk] if principle else []
+        ),
     }
 
 
@@ -159,6 +164,9 @@ def vote_list(request: HtmxHttpRequest, slug: str, pk: int) -> HttpResponse:
         "round": round_,
         "state": round_state(round_),
         "rows": rows,
+        "principle_translations": translations_for_principles(
+            principle_ids=[row.principle.pk for row in rows]
+        ),
         "voted": sum(row.choice is not None for row in rows),
         "choices": CHOICE_LABELS,
         "vote_url": reverse(
