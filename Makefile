@@ -11,7 +11,7 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/workbench
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: demo test lint typecheck check bench services chromium clean messages
+.PHONY: demo test lint typecheck check bench services chromium clean messages screenshots
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -50,6 +50,13 @@ messages: $(STAMP)
 	@bash scripts/ensure_gettext.sh
 	DEBUG=1 $(PY) manage.py makemessages $(MESSAGES_ARGS)
 	DEBUG=1 $(PY) manage.py compilemessages --ignore=.venv --ignore=var
+
+## make screenshots: take the README's screenshots again (docs/screenshots/).
+screenshots: $(STAMP)
+	@bash scripts/ensure_services.sh
+	@bash scripts/ensure_chromium.sh
+	SCREENSHOTS=update DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) \
+	  $(BIN)/pytest tests/browser/test_screenshots.py -p no:cacheprovider
 
 ## make check: ruff (lint + format) and mypy --strict.
 check: $(STAMP)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 from django.test import Client
+from django.utils import translation
 
 from tests.factories import (
     GroupFactory,
@@ -31,6 +32,16 @@ PASSWORD = "correct horse battery"
 @pytest.fixture(autouse=True)
 def _fast_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Every test starts in the default language: a request in Spanish or German
+    leaves that language active in the thread (LocaleMiddleware activates it and
+    nothing resets it), and the next test's messages would be translated."""
+    with translation.override(None):
+        translation.activate("en")
+        yield
 
 
 @pytest.fixture

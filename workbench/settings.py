@@ -255,10 +255,16 @@ CARDS_PDF_PROCESSES = env.int("CARDS_PDF_PROCESSES", default=os.cpu_count() or 1
 WORKBENCH = {
     "PRINCIPLE_MAX_LENGTH": env.int("PRINCIPLE_MAX_LENGTH", default=280),
     "PROPOSALS_PER_HOUR": env.int("PROPOSALS_PER_HOUR", default=10),
+    # Wrong invite tokens one client may try in an hour before every join from it
+    # is refused (429) for the rest of the hour; 0 turns the limit off.
+    "JOIN_FAILURES_PER_HOUR": env.int("JOIN_FAILURES_PER_HOUR", default=50),
     "NEAR_DUPLICATE_SCORE": env.float("NEAR_DUPLICATE_SCORE", default=85.0),
     "PARTICIPANT_COOKIE_MAX_AGE": env.int(
         "PARTICIPANT_COOKIE_MAX_AGE", default=60 * 60 * 24 * 180
     ),
+    # Import files past these sizes are refused before they are read.
+    "POLIS_MAX_BYTES": env.int("POLIS_MAX_BYTES", default=50 * 1024 * 1024),
+    "COMPARISON_MAX_BYTES": env.int("COMPARISON_MAX_BYTES", default=50 * 1024 * 1024),
     "POLIS_DATA_DIR": env.path(
         "POLIS_DATA_DIR", default=BASE_DIR.parent / "shared" / "data" / "polis"
     ),

@@ -1,35 +1,51 @@
 """Screenshots of the main pages at phone and laptop sizes, for the README.
 
-Written into docs/screenshots/ as `<page>-<size>.png` (the same names every run)
-from the demo workshop, so a reader sees the product before installing it. Each
-page is checked to be the one meant (its heading) before it is photographed."""
+Taken on every run from the demo workshop as `<page>-<size>.png`, and each page
+is checked to be the one meant (its heading) before it is photographed. They are
+written into docs/screenshots/ (which the README shows) when the variable
+SCREENSHOTS is "update" (`make screenshots`), else into a temporary folder, so
+that an ordinary test run leaves the tracked images alone (the live panel's
+clock alone changes every image's bytes)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
+import pytest
 from django.urls import reverse
 
 from tests.browser.world import World, world_build
 from workbench.deliberation.models import Round
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 SIZES = {"phone": (360, 780), "laptop": (1280, 800)}
 
 
-def _shoot(page: Any, name: str, size: str, focus: str | None = None) -> Path:
+@pytest.fixture
+def screenshots(tmp_path: Path) -> Path:
+    if os.environ.get("SCREENSHOTS") == "update":
+        return DOCS_SCREENSHOTS
+    return tmp_path
+
+
+def _shoot(
+    page: Any, folder: Path, name: str, size: str, focus: str | None = None
+) -> Path:
     if focus is not None:
         page.locator(focus).first.scroll_into_view_if_needed()
-    path = SCREENSHOTS / f"{name}-{size}.png"
+    path = folder / f"{name}-{size}.png"
     page.screenshot(path=str(path), full_page=False, scale="css", animations="disabled")
     return path
 
 
-def _participant_pages(page: Any, base: str, world: World, size: str) -> list[Path]:
+def _participant_pages(
+    page: Any, base: str, world: World, size: str, folder: Path
+) -> list[Path]:
     slug = world.workshop.slug
     page.goto(base + world.join_path())
-    shots = [_shoot(page, "participant-join", size)]
+    shots = [_shoot(page, folder, "participant-join", size)]
     page.get_by_role("button", name="Join the workshop").click()
     page.get_by_role("heading", name="Activities").wait_for()
     for name, kind, url_name, ready in (
@@ -45,11 +61,13 @@ def _participant_pages(page: Any, base: str, world: World, size: str) -> list[Pa
         pk = world.rounds[kind].pk
         page.goto(base + reverse(f"deliberation:{url_name}", args=[slug, pk]))
         page.locator(ready).wait_for()
-        shots.append(_shoot(page, name, size))
+        shots.append(_shoot(page, folder, name, size))
     return shots
 
 
-def _facilitator_pages(page: Any, base: str, world: World, size: str) -> list[Path]:
+def _facilitator_pages(
+    page: Any, base: str, world: World, size: str, folder: Path
+) -> list[Path]:
     slug = world.workshop.slug
     page.goto(base + reverse("accounts:login"))
     page.get_by_label("Username").fill(world.user.username)
@@ -65,13 +83,15 @@ def _facilitator_pages(page: Any, base: str, world: World, size: str) -> list[Pa
     ):
         page.goto(base + reverse(f"deliberation:{url_name}", args=[slug]))
         page.get_by_role("heading", name=heading, exact=True).first.wait_for()
-        shots.append(_shoot(page, name, size, focus))
+        shots.append(_shoot(page, folder, name, size, focus))
     return shots
 
 
-def test_screenshots_of_the_main_pages(live_server, transactional_db, browser):
+def test_screenshots_of_the_main_pages(
+    live_server, transactional_db, browser, screenshots
+):
     world = world_build()
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    screenshots.mkdir(parents=True, exist_ok=True)
     shots: list[Path] = []
     for size, (width, height) in SIZES.items():
         for pages in (_participant_pages, _facilitator_pages):
@@ -79,7 +99,9 @@ def test_screenshots_of_the_main_pages(live_server, transactional_db, browser):
                 viewport={"width": width, "height": height}, locale="en"
             )
             try:
-                shots += pages(context.new_page(), live_server.url, world, size)
+                shots += pages(
+                    context.new_page(), live_server.url, world, size, screenshots
+                )
             finally:
                 context.close()
     assert len(shots) == 16
