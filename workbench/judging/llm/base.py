@@ -176,12 +176,17 @@ def combine_orders(answer_ab: JudgeAnswer, answer_ba: JudgeAnswer) -> CombinedVe
 _KEY_PATTERN = re.compile(r"\b(sk-[A-Za-z0-9_\-]{6,}|Bearer\s+\S+)")
 
 
-def scrub(text: str, secrets: Iterable[str | None] = ()) -> str:
-    """Remove API keys from text meant for logs, errors or storage."""
+def scrub(
+    text: str, secrets: Iterable[str | None] = (), *, patterns: bool = True
+) -> str:
+    """Remove API keys from text meant for logs, errors or storage: the given
+    secrets, and with ``patterns`` anything shaped like a key (``sk-…``,
+    ``Bearer …``). Text a model wrote for people (a generated response) is
+    scrubbed with ``patterns=False``: it may rightly speak of bearer tokens."""
     for secret in secrets:
         if secret and len(secret) >= 4:
             text = text.replace(secret, "[redacted]")
-    return _KEY_PATTERN.sub("[redacted]", text)
+    return _KEY_PATTERN.sub("[redacted]", text) if patterns else text
 
 
 def safe_url(url: str | None) -> str | None:

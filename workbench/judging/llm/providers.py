@@ -140,8 +140,8 @@ class _ProviderJudge:
             ).prompt_id,
         }
 
-    def _scrub(self, text: str) -> str:
-        return scrub(text, [self._secret.value])
+    def _scrub(self, text: str, *, patterns: bool = True) -> str:
+        return scrub(text, [self._secret.value], patterns=patterns)
 
     def _call(self, rendered: RenderedPrompt, timeout: float) -> _Reply:
         raise NotImplementedError
@@ -184,7 +184,9 @@ class _ProviderJudge:
             choice=choice,
             prob_a=p_a / (p_a + p_b) if p_a + p_b > 0 else None,
             letter_probs=dict(reply.letter_probs),
-            raw_text=reply.text,
+            # Stored and shown: a provider (or a proxy) that echoes the key it was
+            # sent must not put it in the database.
+            raw_text=self._scrub(reply.text),
             input_tokens=reply.input_tokens,
             output_tokens=reply.output_tokens,
             cost_usd=estimate_cost(
@@ -224,7 +226,8 @@ class _ProviderJudge:
                 error_message=self._scrub(outcome.error_message),
                 **common,
             )
-        text = reply.text.strip()
+        # Only the key itself is removed: the text is a response people will read.
+        text = self._scrub(reply.text, patterns=False).strip()
         return Generation(
             text=text,
             input_tokens=reply.input_tokens,
@@ -285,7 +288,8 @@ class OpenAIJudge(_ProviderJudge):
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
     ) -> None:
-        key = api_key or os.environ.get("OPENAI_API_KEY") or self._default_key()
+        secret = api_key or os.environ.get("OPENAI_API_KEY")
+        key = secret or self._default_key()
         if not key:
             raise JudgeConfigurationError(
                 "OPENAI_API_KEY is not set; set it or pass api_key"
@@ -294,7 +298,7 @@ class OpenAIJudge(_ProviderJudge):
         self._check_base_url(url)
         super().__init__(
             model=model or self._default_model(),
-            secret=key,
+            secret=secret,  # a placeholder for keyless servers is no secret
             base_url=url,
             temperature=temperature,
             max_tokens=max_tokens,

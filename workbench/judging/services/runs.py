@@ -20,9 +20,9 @@ budget, shared by all worker processes (``services.throttle``).
 
 A task works for at most ``budget_s`` seconds, then re-enqueues itself, so long runs
 stay inside the Celery time limits. Cancel flips the status; workers check it
-between calls and while they wait for a slot. Resume puts the run back to pending
-(dropping its failed verdicts so they are retried) and enqueues it: only the
-missing verdicts are done.
+between calls and while they wait out a backoff, a Retry-After or a slot. Resume
+puts the run back to pending (dropping its failed verdicts so they are retried)
+and enqueues it: only the missing verdicts are done.
 
 A worker killed mid-run (SIGKILL, a lost machine) leaves the run "running" with
 its task unacknowledged. Its database connections die with it, and so does the
@@ -96,8 +96,12 @@ _ERRORS: Final[dict[str, str]] = {
     "connection": VerdictError.SERVER,
     "timeout": VerdictError.TIMEOUT,
     "deadline": VerdictError.TIMEOUT,
-    "malformed_body": VerdictError.MALFORMED,
+    # A body cut off or not JSON (a proxy's error page) is the provider's fault,
+    # not the judge's answer: the run fails and a resume asks again.
+    "malformed_body": VerdictError.SERVER,
     "unparseable": VerdictError.MALFORMED,
+    "auth": VerdictError.REFUSED,
+    "client_error": VerdictError.REFUSED,
 }
 
 ProgressCallback = Callable[[], None]
@@ -493,17 +497,23 @@ class _Caller:
             return None
 
 
-def _retry_sleep(
-    throttle: Throttle | None, gate: _Gate
-) -> Callable[[float], None] | None:
-    """The adapter's wait between attempts: the backoff, then a slot of the budget
-    (a retry is a request the provider counts). None: the adapter's own sleep."""
-    if throttle is None:
-        return None
+def _retry_sleep(throttle: Throttle | None, gate: _Gate) -> Callable[[float], None]:
+    """The adapter's wait between attempts: the backoff (or the provider's
+    Retry-After, which may be a minute), then a slot of the budget if the provider
+    has one (a retry is a request the provider counts). The wait ends early, and
+    the verdict is left undone, when the run is cancelled or the task's time
+    budget runs out."""
 
     def sleep(seconds: float) -> None:
-        time.sleep(seconds)
-        if throttle.acquire(should_stop=gate.should_stop) is None:
+        end = time.monotonic() + seconds
+        while (left := end - time.monotonic()) > 0:
+            if gate.should_stop():
+                raise _StoppedError
+            time.sleep(min(left, CANCEL_CHECK_S))
+        if (
+            throttle is not None
+            and throttle.acquire(should_stop=gate.should_stop) is None
+        ):
             raise _StoppedError
 
     return sleep
