@@ -258,6 +258,9 @@ WORKBENCH = {
     # Wrong invite tokens one client may try in an hour before every join from it
     # is refused (429) for the rest of the hour; 0 turns the limit off.
     "JOIN_FAILURES_PER_HOUR": env.int("JOIN_FAILURES_PER_HOUR", default=50),
+    # Reverse proxies in front of gunicorn that append the client's address to
+    # X-Forwarded-For (docs/deploy.md has one); the limit above counts per client.
+    "TRUSTED_PROXY_HOPS": env.int("TRUSTED_PROXY_HOPS", default=1),
     "NEAR_DUPLICATE_SCORE": env.float("NEAR_DUPLICATE_SCORE", default=85.0),
     "PARTICIPANT_COOKIE_MAX_AGE": env.int(
         "PARTICIPANT_COOKIE_MAX_AGE", default=60 * 60 * 24 * 180

@@ -26,6 +26,12 @@ from workbench.deliberation.selectors.workshops import (
     group_get_by_token,
     rounds_for_participant,
 )
+from workbench.deliberation.services.invite_guard import (
+    WINDOW_SECONDS,
+    client_address,
+    invite_guess_record,
+    invite_guesses_exhausted,
+)
 from workbench.deliberation.services.participants import participant_join
 from workbench.deliberation.services.principles import (
     NearDuplicateError,
@@ -60,9 +66,18 @@ def _home_url(slug: str) -> str:
 
 @require_http_methods(["GET", "POST"])
 def join(request: HttpRequest, token: str) -> HttpResponse:
+    client = client_address(
+        remote_addr=request.META.get("REMOTE_ADDR", ""),
+        forwarded_for=request.META.get("HTTP_X_FORWARDED_FOR", ""),
+    )
+    if invite_guesses_exhausted(client=client):
+        response = render(request, f"{TEMPLATES}/invalid_invite.html", status=429)
+        response["Retry-After"] = str(WINDOW_SECONDS)
+        return response
     try:
         group = group_get_by_token(token=token)
     except Http404:
+        invite_guess_record(client=client)
         return render(request, f"{TEMPLATES}/invalid_invite.html", status=404)
     workshop = group.workshop
     if participant_from_request(request, workshop) is not None:
