@@ -179,10 +179,13 @@ def _ranking_tiers(profile: Profile) -> list[list[int]]:
 
 def ranked_pairs_algorithm(pairwise: IntArray) -> str:
     """pref_voting's cheaper exact algorithm for this profile. Its "basic" one
-    tries every tie-breaking order of equal margins (Π count! over margin values);
-    "from_stacks" checks every candidate order (m!). Both give the same winners."""
+    tries every tie-breaking order of equal margins (Π count! over margin values),
+    and counts a tied pair as two edges of margin 0 (two reversed ballots on four
+    candidates: 12! orders); "from_stacks" checks every candidate order (m!). Both
+    give the same winners."""
     margin = pairwise - pairwise.T
-    _, counts = np.unique(margin[margin > 0], return_counts=True)
+    edges = (margin >= 0) & ~np.eye(margin.shape[0], dtype=bool)
+    _, counts = np.unique(margin[edges], return_counts=True)
     orders = prod(factorial(int(c)) for c in counts)
     return "basic" if orders <= factorial(margin.shape[0]) else "from_stacks"
 

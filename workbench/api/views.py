@@ -126,7 +126,8 @@ class WorkshopScopedViewSet(viewsets.GenericViewSet):
     def get_queryset(self) -> QuerySet[Any]:
         if getattr(self, "swagger_fake_view", False):
             return self.model._default_manager.none()
-        rows = self.base_queryset().filter(**{self.workshop_path: self.get_workshop()})
+        workshop_pk = self.get_workshop().pk
+        rows = self.base_queryset().filter(**{self.workshop_path: workshop_pk})
         for param, field in self.filters.items():
             value = _int_param(self.request, param)
             if value is not None:
@@ -337,6 +338,7 @@ class ConstitutionViewSet(
 
 class AnalysisViewSet(WorkshopScopedViewSet):
     model = Workshop
+    workshop_path = "pk"  # the workshop itself (the browsable API lists it)
     serializer_class = s.AnalysisSerializer
     pagination_class = None
 
@@ -494,6 +496,7 @@ class VerdictViewSet(mixins.ListModelMixin, WorkshopScopedViewSet):
 
 class EncodingGapViewSet(WorkshopScopedViewSet):
     model = Workshop
+    workshop_path = "pk"  # the workshop itself (the browsable API lists it)
     pagination_class = None
     serializer_class = None
 
@@ -546,6 +549,7 @@ def _cards(workshop: Workshop) -> list[dict[str, Any]]:
 
 class CardsViewSet(WorkshopScopedViewSet):
     model = Workshop
+    workshop_path = "pk"  # the workshop itself (the browsable API lists it)
     pagination_class = None
     serializer_class = None
 
@@ -566,6 +570,7 @@ class CardsViewSet(WorkshopScopedViewSet):
 class CardsMarkdownViewSet(WorkshopScopedViewSet):
     content_negotiation_class = FirstRendererNegotiation
     model = Workshop
+    workshop_path = "pk"  # the workshop itself (the browsable API lists it)
     pagination_class = None
     serializer_class = None
 
@@ -589,6 +594,7 @@ class CardsMarkdownViewSet(WorkshopScopedViewSet):
 class CardsPdfViewSet(WorkshopScopedViewSet):
     content_negotiation_class = FirstRendererNegotiation
     model = Workshop
+    workshop_path = "pk"  # the workshop itself (the browsable API lists it)
     pagination_class = None
     serializer_class = None
 

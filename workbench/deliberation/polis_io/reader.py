@@ -22,6 +22,7 @@ from typing import NoReturn
 
 import numpy as np
 import pandas as pd
+from django.conf import settings
 
 from workbench.core.errors import ApplicationError
 
@@ -45,6 +46,9 @@ VOTE_VALUES = (-1, 0, 1)
 _INTEGER = r"-?\d{1,18}"
 _TRUE = {"true", "1", "t", "yes"}
 _FALSE = {"false", "0", "f", "no", ""}
+# The largest file of the openData exports in ../shared/data is 3.3 MB; a file past
+# this is refused before it is read (settings.WORKBENCH["POLIS_MAX_BYTES"]).
+DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 
 
 class PolisFormatError(ApplicationError):
@@ -89,7 +93,10 @@ def _encoding_error(
     # the CSV column the byte falls in.
     before = data[: exc.start].decode("utf-8")
     line = before.count("\n") + 1
-    records = [row for row in csv.reader(io.StringIO(before)) if row]
+    try:
+        records = [row for row in csv.reader(io.StringIO(before)) if row]
+    except csv.Error:  # not CSV before the byte either (a binary file): no column
+        records = []
     column = None
     if len(records) > 1:
         header, partial = records[0], records[-1]
@@ -118,12 +125,18 @@ class _Table:
         starts: list[int] = []
         reader = csv.reader(io.StringIO(self.text))
         end_of_previous, seen_header = 0, False
-        for row in reader:
-            if row:  # pandas skips blank lines, so they are not records
-                if seen_header:
-                    starts.append(end_of_previous + 1)
-                seen_header = True
-            end_of_previous = reader.line_num
+        try:
+            for row in reader:
+                if row:  # pandas skips blank lines, so they are not records
+                    if seen_header:
+                        starts.append(end_of_previous + 1)
+                    seen_header = True
+                end_of_previous = reader.line_num
+        except csv.Error:
+            # Text pandas read but the csv module refuses (a bare carriage return,
+            # a field past its size limit): the lines found so far; later rows
+            # are placed by their position.
+            pass
         return starts
 
     def line(self, position: int) -> int:
@@ -218,8 +231,23 @@ def _parser_error(name: str, exc: pd.errors.ParserError) -> PolisFormatError:
     return PolisFormatError(name, f"not a readable CSV file ({exc})")
 
 
+def max_bytes() -> int:
+    return int(settings.WORKBENCH.get("POLIS_MAX_BYTES", DEFAULT_MAX_BYTES))
+
+
+def _read_bytes(path: Path) -> bytes:
+    """The file's bytes, refused by its size before any of it is read."""
+    limit = max_bytes()
+    if path.stat().st_size > limit:
+        raise PolisFormatError(
+            path.name,
+            f"the file is larger than the limit of {limit / 1024 / 1024:g} MB",
+        )
+    return path.read_bytes()
+
+
 def _read_table(folder: Path, name: str, *, header: bool = True) -> _Table:
-    text = _decode(name, (folder / name).read_bytes())
+    text = _decode(name, _read_bytes(folder / name))
     try:
         frame = pd.read_csv(
             io.StringIO(text),

@@ -163,7 +163,10 @@ def _decode(name: str, data: bytes, *, is_csv: bool) -> str:
 
 
 def _csv_column_at_end(text: str) -> str | None:
-    records = [row for row in csv.reader(io.StringIO(text)) if row]
+    try:
+        records = [row for row in csv.reader(io.StringIO(text)) if row]
+    except csv.Error:  # not CSV before the byte either (a binary file): no column
+        return None
     if len(records) < 2:
         return None
     header, partial = records[0], records[-1]
