@@ -135,6 +135,16 @@ class WorkshopScopedViewSet(viewsets.GenericViewSet):
         return rows.order_by(*self.ordering)
 
 
+class WorkshopDocumentViewSet(WorkshopScopedViewSet):
+    """One document about the workshop itself (its analysis, report or cards),
+    not a list of rows: the queryset the browsable API asks for is the workshop."""
+
+    model = Workshop
+    workshop_path = "pk"
+    pagination_class = None
+    serializer_class: Any = None
+
+
 def _created(serializer_class: type[Any], obj: Any) -> Response:
     return Response(serializer_class(obj).data, status=status.HTTP_201_CREATED)
 
@@ -336,11 +346,8 @@ class ConstitutionViewSet(
     ordering = ("-published_at", "-id")
 
 
-class AnalysisViewSet(WorkshopScopedViewSet):
-    model = Workshop
-    workshop_path = "pk"  # the workshop itself (the browsable API lists it)
+class AnalysisViewSet(WorkshopDocumentViewSet):
     serializer_class = s.AnalysisSerializer
-    pagination_class = None
 
     @extend_schema(
         summary="The latest analysis (what `manage.py analyze --json` prints)",
@@ -494,12 +501,7 @@ class VerdictViewSet(mixins.ListModelMixin, WorkshopScopedViewSet):
     filters: ClassVar[dict[str, str]] = {"run": "run_id", "item": "item_id"}
 
 
-class EncodingGapViewSet(WorkshopScopedViewSet):
-    model = Workshop
-    workshop_path = "pk"  # the workshop itself (the browsable API lists it)
-    pagination_class = None
-    serializer_class = None
-
+class EncodingGapViewSet(WorkshopDocumentViewSet):
     @extend_schema(
         summary="The encoding-gap report (what `manage.py encoding_gap --json` prints)",
         parameters=[
@@ -547,12 +549,7 @@ def _cards(workshop: Workshop) -> list[dict[str, Any]]:
     return cards_for_workshop(workshop=workshop)
 
 
-class CardsViewSet(WorkshopScopedViewSet):
-    model = Workshop
-    workshop_path = "pk"  # the workshop itself (the browsable API lists it)
-    pagination_class = None
-    serializer_class = None
-
+class CardsViewSet(WorkshopDocumentViewSet):
     @extend_schema(
         summary="The workshop's value cards (JSON, docs/value-card.schema.json)",
         responses={
@@ -567,12 +564,8 @@ class CardsViewSet(WorkshopScopedViewSet):
         return Response(_cards(self.get_workshop()))
 
 
-class CardsMarkdownViewSet(WorkshopScopedViewSet):
+class CardsMarkdownViewSet(WorkshopDocumentViewSet):
     content_negotiation_class = FirstRendererNegotiation
-    model = Workshop
-    workshop_path = "pk"  # the workshop itself (the browsable API lists it)
-    pagination_class = None
-    serializer_class = None
 
     @extend_schema(
         summary="The value cards as Markdown",
@@ -591,12 +584,8 @@ class CardsMarkdownViewSet(WorkshopScopedViewSet):
         )
 
 
-class CardsPdfViewSet(WorkshopScopedViewSet):
+class CardsPdfViewSet(WorkshopDocumentViewSet):
     content_negotiation_class = FirstRendererNegotiation
-    model = Workshop
-    workshop_path = "pk"  # the workshop itself (the browsable API lists it)
-    pagination_class = None
-    serializer_class = None
 
     @extend_schema(
         summary="The value cards as a PDF (rendered while you wait)",
