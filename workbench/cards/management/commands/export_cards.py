@@ -9,7 +9,7 @@ from workbench.cards.render.json import cards_json
 from workbench.cards.render.markdown import cards_markdown
 from workbench.cards.schema import CardInvalidError
 from workbench.cards.services.build import cards_for_workshop
-from workbench.deliberation.models import Workshop
+from workbench.deliberation.management.arguments import workshop_named
 
 
 class Command(BaseCommand):
@@ -24,9 +24,7 @@ class Command(BaseCommand):
         parser.add_argument("--out", required=True, help="The file to write.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        workshop = Workshop.objects.filter(slug=options["slug"]).first()
-        if workshop is None:
-            raise CommandError(f"There is no workshop “{options['slug']}”.")
+        workshop = workshop_named(options["slug"])
         cards = cards_for_workshop(workshop=workshop)
         if not cards:
             raise CommandError(

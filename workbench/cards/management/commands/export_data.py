@@ -6,7 +6,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from workbench.cards.exports import FORMATS, TABLE_NAMES, export_to_folder
-from workbench.deliberation.models import Workshop
+from workbench.deliberation.management.arguments import workshop_named
 
 
 class Command(BaseCommand):
@@ -29,10 +29,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        try:
-            workshop = Workshop.objects.get(slug=options["slug"])
-        except Workshop.DoesNotExist:
-            raise CommandError(f"There is no workshop “{options['slug']}”.") from None
+        workshop = workshop_named(options["slug"])
         names = [n.strip() for n in options["tables"].split(",") if n.strip()]
         polis = not names or "polis" in names
         tables = [n for n in names if n != "polis"] if names else None

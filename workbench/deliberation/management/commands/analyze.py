@@ -5,7 +5,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from workbench.deliberation.models import Workshop
+from workbench.deliberation.management.arguments import workshop_named
 from workbench.deliberation.services.analysis import analysis_refresh
 
 
@@ -22,10 +22,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        try:
-            workshop = Workshop.objects.get(slug=options["slug"])
-        except Workshop.DoesNotExist:
-            raise CommandError(f"There is no workshop “{options['slug']}”.") from None
+        workshop = workshop_named(options["slug"])
         analysis = analysis_refresh(workshop=workshop)
         if analysis.error:
             raise CommandError(f"The analysis failed: {analysis.error}")

@@ -3,9 +3,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 
-from workbench.deliberation.models import Workshop
+from workbench.deliberation.management.arguments import workshop_named
 from workbench.deliberation.polis_io.exporter import polis_export
 
 
@@ -20,10 +20,7 @@ class Command(BaseCommand):
         parser.add_argument("--out", required=True, type=Path, metavar="DIR")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        try:
-            workshop = Workshop.objects.get(slug=options["slug"])
-        except Workshop.DoesNotExist:
-            raise CommandError(f"There is no workshop “{options['slug']}”.") from None
+        workshop = workshop_named(options["slug"])
         result = polis_export(workshop=workshop, out=options["out"])
         self.stdout.write(
             self.style.SUCCESS(

@@ -5,7 +5,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from workbench.deliberation.models import Workshop
+from workbench.deliberation.management.arguments import workshop_named
 from workbench.judging.models import JudgeRun
 from workbench.judging.services.encoding_gap import encoding_gap_report
 
@@ -46,9 +46,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        workshop = Workshop.objects.filter(slug=options["slug"]).first()
-        if workshop is None:
-            raise CommandError(f"There is no workshop “{options['slug']}”.")
+        workshop = workshop_named(options["slug"])
         run = None
         if options["run"] is not None:
             run = (

@@ -9,6 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from workbench.core.errors import ApplicationError
+from workbench.deliberation.management.arguments import workshop_named
 from workbench.deliberation.models import PrincipleVersion, Workshop
 from workbench.judging.llm import LLM_PROVIDERS
 from workbench.judging.models import ComparisonSet, GenerationStatus
@@ -73,9 +74,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        workshop = Workshop.objects.filter(slug=options["workshop"]).first()
-        if workshop is None:
-            raise CommandError(f"There is no workshop “{options['workshop']}”.")
+        workshop = workshop_named(options["workshop"])
         if options["resume"] is not None:
             comparison_set = self._resume(workshop, options["resume"], options["eager"])
         else:

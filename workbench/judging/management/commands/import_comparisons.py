@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from workbench.core.errors import ApplicationError
+from workbench.deliberation.management.arguments import workshop_named
 from workbench.deliberation.models import Round, Workshop
 from workbench.judging.comparisons.importer import comparisons_import
 from workbench.judging.comparisons.reader import FORMATS
@@ -49,11 +50,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         started = time.perf_counter()
-        workshop = Workshop.objects.filter(slug=options["workshop"]).first()
-        if workshop is None:
-            raise CommandError(
-                f"There is no workshop “{options['workshop']}”. Nothing was imported."
-            )
+        workshop = workshop_named(options["workshop"], then="Nothing was imported.")
         round_ = self._round(workshop, options["round_id"])
         try:
             with transaction.atomic():

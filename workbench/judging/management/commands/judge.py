@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from workbench.core.errors import ApplicationError
-from workbench.deliberation.models import Workshop
+from workbench.deliberation.management.arguments import workshop_named
 from workbench.judging.llm import PROVIDERS
 from workbench.judging.models import (
     ComparisonSet,
@@ -67,9 +67,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        workshop = Workshop.objects.filter(slug=options["workshop"]).first()
-        if workshop is None:
-            raise CommandError(f"There is no workshop “{options['workshop']}”.")
+        workshop = workshop_named(options["workshop"])
         sets = ComparisonSet.objects.filter(workshop=workshop)
         if options["set_name"]:
             sets = sets.filter(name=options["set_name"])
