@@ -10,6 +10,8 @@ PORT ?= 8000
 # The test suite runs on the machine's real PostgreSQL and Redis.
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/workbench
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
+# The load benchmark's broker and cache (it flushes this Redis database).
+LOAD_REDIS_URL ?= redis://127.0.0.1:6379/14
 
 .PHONY: demo test lint typecheck check bench services chromium clean messages screenshots
 
@@ -64,12 +66,14 @@ check: $(STAMP)
 	$(BIN)/ruff format --check .
 	DEBUG=1 $(BIN)/mypy workbench
 
-## make bench: concurrent voting over HTTP against gunicorn + PostgreSQL, the
-## analysis of real conversations beside red-dwarf, and judge-run throughput
-## against a local fake provider. Figures: docs/benchmarks.md.
+## make bench: concurrent voting over HTTP against gunicorn + PostgreSQL, a
+## 1,000-participant workshop with a Celery worker and Redis, the analysis of
+## real conversations beside red-dwarf, and judge-run throughput against a local
+## fake provider. Figures: docs/benchmarks.md.
 bench: $(STAMP)
 	@bash scripts/ensure_services.sh
 	DATABASE_URL=$(TEST_DATABASE_URL)_bench $(PY) scripts/bench_voting.py
+	DATABASE_URL=$(TEST_DATABASE_URL)_load REDIS_URL=$(LOAD_REDIS_URL) $(PY) scripts/bench_load.py
 	$(PY) scripts/bench_analysis.py
 	DATABASE_URL=$(TEST_DATABASE_URL)_bench_judge $(PY) scripts/bench_judge.py
 	$(PY) scripts/bench_cards_pdf.py

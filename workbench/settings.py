@@ -83,6 +83,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, so its process_exception sees a view's error first: an unreachable
+    # database or broker becomes a 503 with a retry message (core/middleware.py).
+    "workbench.core.middleware.ServiceUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "workbench.urls"
@@ -255,6 +258,9 @@ CARDS_PDF_PROCESSES = env.int("CARDS_PDF_PROCESSES", default=os.cpu_count() or 1
 WORKBENCH = {
     "PRINCIPLE_MAX_LENGTH": env.int("PRINCIPLE_MAX_LENGTH", default=280),
     "PROPOSALS_PER_HOUR": env.int("PROPOSALS_PER_HOUR", default=10),
+    # Votes and comparison answers one participant may send in a minute (sliding);
+    # past it the answer is refused (429). 0 turns the limit off.
+    "VOTES_PER_MINUTE": env.int("VOTES_PER_MINUTE", default=120),
     # Wrong invite tokens one client may try in an hour before every join from it
     # is refused (429) for the rest of the hour; 0 turns the limit off.
     "JOIN_FAILURES_PER_HOUR": env.int("JOIN_FAILURES_PER_HOUR", default=50),

@@ -5,6 +5,9 @@ from django.urls import include, path
 
 from workbench.core import views as core_views
 
+# An unreachable database or broker is a 503 with a retry message, not a 500.
+handler500 = "workbench.core.views.server_error"
+
 urlpatterns = [
     path("", core_views.home, name="home"),
     path("healthz", core_views.healthz, name="healthz"),

@@ -1,8 +1,11 @@
 // Live pages: what happens around HTMX requests, for participants and facilitators.
 // - A form whose request fails (the server answers with an error, or the network is
-//   down) keeps everything typed in it and shows why, with what to do next.
+//   down) keeps everything typed in it and shows why, with what to do next (a 503's
+//   own message when a service is restarting).
 // - A form marked data-swap-invalid has its 400 answer (the page with the form's
 //   errors) swapped in like a success; focus moves to the first error.
+// - A 429 (a vote sent past VOTES_PER_MINUTE) is swapped in too: it is the form again
+//   with why the answer was not saved.
 // - When a participant's round closes while the page is open (#round-status comes
 //   back with data-round-state other than "open"), the page's forms are switched
 //   off, keeping their text; when it opens again, they are switched back on.
@@ -60,16 +63,29 @@
     }
   });
 
+  // A 503 (a database or broker restarting) carries its own message: nothing
+  // was saved, try again in a moment (core/middleware.py).
+  function unavailableText(xhr) {
+    if (xhr.status !== 503) {
+      return "";
+    }
+    var doc = new DOMParser().parseFromString(xhr.responseText, "text/html");
+    var box = doc.querySelector(".service-unavailable");
+    return box ? box.textContent.trim() : "";
+  }
+
   document.addEventListener("htmx:responseError", function (event) {
     var form = formOf(event.detail.elt);
     if (form) {
-      showError(form, text.server);
+      showError(form, unavailableText(event.detail.xhr) || text.server);
     }
   });
 
   document.addEventListener("htmx:beforeSwap", function (event) {
     var form = formOf(event.detail.elt);
-    if (event.detail.xhr.status === 400 && form && form.hasAttribute("data-swap-invalid")) {
+    var status = event.detail.xhr.status;
+    // A 429 (answering too fast) carries the form again with why it was not saved.
+    if (form && (status === 429 || (status === 400 && form.hasAttribute("data-swap-invalid")))) {
       event.detail.shouldSwap = true;
       event.detail.isError = false;
     }

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
+import sys
+import tempfile
 import threading
+import time
 
 import pytest
 
@@ -74,3 +78,48 @@ def test_a_process_with_other_threads_does_not_fork():
     finally:
         stop.set()
         thread.join()
+
+
+def _report_pid_and_wait(path: str, n: int) -> int:
+    if n:
+        with open(path, "w") as out:
+            out.write(str(os.getpid()))
+    time.sleep(30)
+    return n
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG")
+def test_children_die_with_a_parent_killed_outright(tmp_path):
+    """A worker SIGKILLed mid-render (the OOM killer) leaves no child laying out
+    pages nobody will read, and no result file."""
+    monkey_tmp = tmp_path / "tmp"
+    monkey_tmp.mkdir()
+    report = tmp_path / "child.pid"
+    parent = os.fork()
+    if parent == 0:  # pragma: no cover (the parent that will be killed)
+        try:
+            tempfile.tempdir = str(monkey_tmp)
+            fork_map(functools.partial(_report_pid_and_wait, str(report)), [0, 1])
+        finally:
+            os._exit(0)
+    deadline = time.monotonic() + 10
+    while not report.exists() or not report.read_text():
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    child = int(report.read_text())
+    assert _running(child)
+    os.kill(parent, signal.SIGKILL)
+    os.waitpid(parent, 0)
+    deadline = time.monotonic() + 2
+    while _running(child):
+        assert time.monotonic() < deadline, "the child outlived its parent"
+        time.sleep(0.02)
+    assert list(monkey_tmp.iterdir()) == []

@@ -117,7 +117,7 @@ def test_proposals_are_rate_limited(propose_round, client_a, participant_a, sett
             client_a.post(propose_url(propose_round), {"text": text}).status_code == 303
         )
     response = client_a.post(propose_url(propose_round), {"text": texts[2]})
-    assert response.status_code == 400
+    assert response.status_code == 429
     content = response.content.decode()
     assert "please wait" in content
     assert texts[2] in content

@@ -6,27 +6,37 @@ through the services a facilitator or participant uses, or straight into the row
 where the text comes from a file or a provider (prompts, responses, reasons,
 verdicts). Every facilitator and participant page from the URL conf, the value-card
 JSON / Markdown / PDF, the data export (CSV and JSON tables) and the Polis export
-are then read: the canary must come out as text, never as markup.
+are then read: the canary must come out as text, never as markup. So is every URL
+a page polls through htmx (the live panels, the participant's round status, the
+progress of runs and renders), fetched alone as htmx fetches it.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import re
 import zipfile
-from html import escape
+from html import escape, unescape
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import pypdf
 import pytest
 from django.db.models import F, Value
 from django.db.models.functions import Concat
 from django.test import Client
-from django.urls import get_resolver, reverse
+from django.urls import get_resolver, resolve, reverse
 
-from tests.browser.world import World, facilitator_pages, participant_pages, world_build
+from tests.browser.world import (
+    FRAGMENTS,
+    World,
+    facilitator_pages,
+    participant_pages,
+    world_build,
+)
 from tests.conftest import participant_client
 from tests.factories import ParticipantFactory
 from workbench.api.services import api_token_create
@@ -182,20 +192,19 @@ def world(db: None) -> World:
     return world
 
 
-def _get(client: Client, path: str) -> tuple[int, str]:
-    response = client.get(path)
+def _get(client: Client, path: str, **headers: str) -> tuple[int, str]:
+    response = client.get(path, **headers)
     body = (
         b"".join(response.streaming_content) if response.streaming else response.content
     )
     return response.status_code, body.decode("utf-8", "replace")
 
 
-def test_the_canary_is_text_on_every_page(world: World) -> None:
+def _pages(world: World) -> list[tuple[str, str, Client]]:
+    """(name, path, the client that opens it) of every page."""
     owner = Client()
     owner.force_login(world.user)
     participant = participant_client(ParticipantFactory(group=world.nurses))
-    problems: list[str] = []
-    shown_on: list[str] = []
     pages = [(f"facilitator {n}", p, owner) for n, p in facilitator_pages(world)]
     pages += [(f"participant {n}", p, participant) for n, p in participant_pages(world)]
     pages += [
@@ -207,6 +216,13 @@ def test_the_canary_is_text_on_every_page(world: World) -> None:
             participant,
         ),
     ]
+    return pages
+
+
+def test_the_canary_is_text_on_every_page(world: World) -> None:
+    problems: list[str] = []
+    shown_on: list[str] = []
+    pages = _pages(world)
     for name, path, client in pages:
         status, html = _get(client, path)
         if status == 405:  # an action: it answers POSTs only
@@ -231,6 +247,51 @@ def test_the_canary_is_text_on_every_page(world: World) -> None:
     ):
         if any(n == page for n, _, _ in pages):
             assert page in shown_on, page
+
+
+def _polled(html: str) -> set[str]:
+    """The URLs the page fetches through htmx (hx-get), as the browser reads them."""
+    return {unescape(url) for url in re.findall(r'hx-get="([^"]+)"', html)}
+
+
+def _changed(url: str) -> str:
+    """`url` with a `shown` fingerprint that matches nothing, so a live view renders
+    its fragment instead of answering 204 (nothing new since the page was shown)."""
+    parts = urlsplit(url)
+    query = [(k, "stale" if k == "shown" else v) for k, v in parse_qsl(parts.query)]
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def test_the_canary_is_text_in_every_live_polled_fragment(world: World) -> None:
+    problems: list[str] = []
+    rendered: dict[str, str] = {}
+    polled: set[tuple[str, Client]] = set()
+    for _, path, client in _pages(world):
+        status, html = _get(client, path)
+        if status == 200:
+            polled |= {(url, client) for url in _polled(html)}
+    for url, client in polled:
+        for fetched in (url, _changed(url)):
+            status, html = _get(client, fetched, HTTP_HX_REQUEST="true")
+            if status in (204, 286):  # unchanged / polling stops: no markup
+                continue
+            if status != 200:
+                problems.append(f"{fetched}: HTTP {status}")
+                continue
+            problems += [f"{fetched}: {p}" for p in _injected(html)]
+            assert "<html" not in html, f"{fetched}: a page, not a fragment"
+            name = resolve(urlsplit(fetched).path).url_name
+            rendered[name] = rendered.get(name, "") + html
+    assert problems == []
+    # Every fragment URL of the live pages was rendered on its own ...
+    assert set(rendered) >= FRAGMENTS, sorted(rendered)
+    # ... and the canary was in fragments, as text.
+    shown_in = sorted(
+        name
+        for name, html in rendered.items()
+        if "&lt;script&gt;window.__xss=1&lt;/script&gt;" in html
+    )
+    assert set(shown_in) >= {"workshop-live", "participant-status", "results"}
 
 
 def _strings(value: object) -> set[str]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import threading
 import time
 from collections import Counter
 
@@ -42,6 +43,7 @@ from workbench.judging.services.generate import (
     MAX_PROMPTS,
     comparison_set_generate,
     comparison_set_generation_execute,
+    comparison_set_generation_fail,
     comparison_set_generation_progress,
     comparison_set_generation_resume,
 )
@@ -512,3 +514,83 @@ def test_a_taken_name_is_refused(setup, server):
     with pytest.raises(ApplicationError, match="already has a comparison set"):
         generate(setup)
     assert ComparisonSet.objects.count() == 1
+
+
+# --- a long Retry-After does not outlast a stop ------------------------------------
+
+
+def one_response_set(setup):
+    return generate(setup, prompts=PROMPTS[:1], principle_versions=versions(setup, 1))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_retry_after_wait_ends_when_the_generation_is_stopped(
+    setup, server, settings
+):
+    settings.JUDGE_RETRY = {**settings.JUDGE_RETRY, "deadline": 60.0}
+    server.always(RateLimited(retry_after="20"))
+    comparison_set = one_response_set(setup)
+    stopped_at: list[float] = []
+
+    def stop_once_it_waits() -> None:
+        try:
+            while server.request_count < 1:
+                time.sleep(0.02)
+            time.sleep(0.3)
+            comparison_set_generation_fail(
+                comparison_set_id=comparison_set.pk, error="Stopped by hand."
+            )
+            stopped_at.append(time.monotonic())
+        finally:
+            connections.close_all()
+
+    stopper = threading.Thread(target=stop_once_it_waits)
+    stopper.start()
+    assert run(comparison_set) is True
+    ended = time.monotonic()
+    stopper.join()
+
+    assert ended - stopped_at[0] < 1.0  # not the 20 s the provider asked for
+    assert server.request_count == 1  # no retry after the stop
+    comparison_set.refresh_from_db()
+    assert comparison_set.generation_status == GenerationStatus.FAILED
+    assert comparison_set.generation_error == "Stopped by hand."
+    assert not Response.objects.filter(prompt__comparison_set=comparison_set).exists()
+
+
+def test_the_time_budget_ends_a_retry_after_wait(setup, server, settings):
+    settings.JUDGE_RETRY = {**settings.JUDGE_RETRY, "deadline": 60.0}
+    server.always(RateLimited(retry_after="20"))
+    comparison_set = one_response_set(setup)
+
+    started = time.monotonic()
+    # A budget the first call surely starts within (building the SDK client may
+    # take a second on a cold import); the 20 s wait is what must not be taken.
+    assert run(comparison_set, budget_s=3.0, reenqueue=False) is False
+    elapsed = time.monotonic() - started
+
+    assert elapsed < 4.0, elapsed  # the budget, not the 20 s Retry-After
+    assert server.request_count == 1
+    comparison_set.refresh_from_db()
+    assert comparison_set.generation_status == GenerationStatus.RUNNING  # resumable
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refused_key_in_one_thread_ends_anothers_retry_after_wait(
+    setup, server, settings
+):
+    settings.JUDGE_RETRY = {**settings.JUDGE_RETRY, "deadline": 60.0}
+    server.script(RateLimited(retry_after="20"), Status(401, "invalid api key"))
+    comparison_set = one_response_set(setup)
+
+    started = time.monotonic()
+    comparison_set_generation_execute(
+        comparison_set_id=comparison_set.pk, concurrency=2
+    )
+    elapsed = time.monotonic() - started
+
+    assert elapsed < 2.0, elapsed
+    assert server.request_count == 2
+    comparison_set.refresh_from_db()
+    assert comparison_set.generation_status == GenerationStatus.FAILED
+    assert "auth" in comparison_set.generation_error

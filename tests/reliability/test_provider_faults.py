@@ -13,6 +13,10 @@ what a facilitator is left with:
   ``raw_output``) and summed up on the run (``error``, ``verdicts_failed``);
 - no (item, order, sample) is stored twice;
 - the provider received exactly the requests the retry policy allows;
+- every failed call is recorded (a JudgeAttemptFailure, retried or the last), and
+  the calls that were retried are counted by kind on the page and in the API's
+  progress, also when the run got every answer in the end; a call that answered
+  leaves no row;
 - the judge-run page and the API's progress say what could not be done.
 
 Item 0 of each set is the one the provider mistreats (the fake answers by the
@@ -44,7 +48,12 @@ from tests.judging.fake_providers import (
     Success,
 )
 from tests.judging.test_runs_service import URL_ENV, make_config, make_set, start
-from workbench.judging.models import JudgeConfig, JudgeRun, Verdict
+from workbench.judging.models import (
+    JudgeAttemptFailure,
+    JudgeConfig,
+    JudgeRun,
+    Verdict,
+)
 from workbench.judging.prompts import PROMPT_ID
 from workbench.judging.services.runs import judge_run_cancel, judge_run_execute
 
@@ -134,6 +143,40 @@ def assert_partly_failed(run: JudgeRun, error: str, label: str) -> list[Verdict]
     return bad
 
 
+def failed_calls(run: JudgeRun) -> Counter[tuple[str, bool]]:
+    """The run's recorded failed calls by (kind, retried)."""
+    rows = JudgeAttemptFailure.objects.filter(run=run)
+    return Counter(rows.values_list("kind", "retried"))
+
+
+def assert_retries_shown(owner_client, setup, run: JudgeRun, **by_kind: int) -> None:
+    """The page and the API's progress count the retried calls by kind."""
+    api = owner_client.get(
+        reverse("api:runs-progress", args=[setup.workshop.slug, run.pk])
+    ).json()
+    assert (api["retried"], api["retried_by_kind"]) == (sum(by_kind.values()), by_kind)
+    html = page_of(owner_client, setup, run)
+    if not by_kind:
+        assert 'id="run-retried"' not in html
+        return
+    n = sum(by_kind.values())
+    calls = (
+        "1 call to the provider failed and was retried"
+        if n == 1
+        else (f"{n} calls to the provider failed and were retried")
+    )
+    labels = {
+        "rate_limited": "rate limited (429)",
+        "server_error": "server error (5xx)",
+        "timeout": "timeout",
+        "malformed_body": "unreadable answer",
+    }
+    parts = ", ".join(
+        f"{count} \u00d7 {labels[kind]}" for kind, count in by_kind.items()
+    )
+    assert f'<p id="run-retried">{calls}: {parts}.</p>' in html
+
+
 def page_of(owner_client, setup, run: JudgeRun) -> str:
     url = reverse("deliberation:judge-run", args=[setup.workshop.slug, run.pk])
     response = owner_client.get(url)
@@ -190,6 +233,13 @@ def test_429_with_retry_after_waits_then_succeeds(
     html = page_of(owner_client, setup, run)
     assert "<strong>Done</strong>" in html
     assert 'class="error"' not in html
+    # Done with every answer, and the refused call is still on record; the eight
+    # calls that answered left no row.
+    assert failed_calls(run) == {("rate_limited", True): 1}
+    row = JudgeAttemptFailure.objects.get(run=run)
+    assert (row.attempt, row.http_status) == (1, 429)
+    assert row.waited_s >= 1.0
+    assert_retries_shown(owner_client, setup, run, rate_limited=1)
 
 
 def test_persistent_429_gives_up_after_the_allowed_attempts(
@@ -219,13 +269,21 @@ def test_persistent_429_gives_up_after_the_allowed_attempts(
     # Every retried failure is in the log, with its kind and its wait.
     retried = [m for m in caplog.messages if "failed (rate_limited); retrying" in m]
     assert len(retried) == BAD * (MAX_ATTEMPTS - 1)
+    # ... and on record: two retried calls per verdict, then its last.
+    assert failed_calls(run) == {
+        ("rate_limited", True): BAD * (MAX_ATTEMPTS - 1),
+        ("rate_limited", False): BAD,
+    }
     assert_page_says_what_failed(owner_client, setup, run)
+    assert_retries_shown(
+        owner_client, setup, run, rate_limited=BAD * (MAX_ATTEMPTS - 1)
+    )
 
 
 # --- 500 --------------------------------------------------------------------------
 
 
-def test_500_then_success_stores_every_verdict(setup, server):
+def test_500_then_success_stores_every_verdict(setup, server, owner_client):
     server.answer_with(item_zero_gets(Success()))
     server.script(ServerError(500), ServerError(503))
 
@@ -235,6 +293,12 @@ def test_500_then_success_stores_every_verdict(setup, server):
     assert_each_verdict_once(run)
     assert server.request_count == TOTAL + 2
     assert len({body_key(r) for r in server.requests[:3]}) == 1  # one question, 3 asks
+    rows = JudgeAttemptFailure.objects.filter(run=run).order_by("attempt")
+    assert [(r.attempt, r.http_status, r.retried) for r in rows] == [
+        (1, 500, True),
+        (2, 503, True),
+    ]
+    assert_retries_shown(owner_client, setup, run, server_error=2)
 
 
 def test_persistent_500_fails_only_its_verdicts(setup, server, owner_client):
@@ -247,13 +311,15 @@ def test_persistent_500_fails_only_its_verdicts(setup, server, owner_client):
         assert "[server_error] gave up after 3 attempts" in verdict.raw_output
         assert "Error code: 500" in verdict.raw_output
     assert server.request_count == BAD * MAX_ATTEMPTS + (TOTAL - BAD)
+    assert failed_calls(run) == {("server_error", True): 4, ("server_error", False): 2}
     assert_page_says_what_failed(owner_client, setup, run)
+    assert_retries_shown(owner_client, setup, run, server_error=4)
 
 
 # --- timeouts -----------------------------------------------------------------------
 
 
-def test_a_timeout_then_success(setup, server):
+def test_a_timeout_then_success(setup, server, owner_client):
     server.answer_with(item_zero_gets(Success()))
     server.script(Hang(seconds=10))
 
@@ -266,6 +332,8 @@ def test_a_timeout_then_success(setup, server):
     assert server.request_count == TOTAL + 1
     # The client gave up after JUDGE_REQUEST_TIMEOUT, not the server's 10 s.
     assert REQUEST_TIMEOUT <= elapsed < REQUEST_TIMEOUT + 2.0
+    assert failed_calls(run) == {("timeout", True): 1}
+    assert_retries_shown(owner_client, setup, run, timeout=1)
 
 
 def test_persistent_timeouts_fail_only_their_verdicts(setup, server, owner_client):
@@ -286,7 +354,13 @@ def test_persistent_timeouts_fail_only_their_verdicts(setup, server, owner_clien
     assert BAD * 2 <= len(tries) <= BAD * MAX_ATTEMPTS
     assert server.request_count == len(tries) + (TOTAL - BAD)
     assert elapsed < DEADLINE + 2.0
+    # Every try that timed out is on record; all but each verdict's last retried.
+    assert failed_calls(run) == {
+        ("timeout", True): len(tries) - BAD,
+        ("timeout", False): BAD,
+    }
     assert_page_says_what_failed(owner_client, setup, run)
+    assert_retries_shown(owner_client, setup, run, timeout=len(tries) - BAD)
 
 
 def test_a_provider_that_hangs_forever_is_ended_by_the_deadline(
@@ -343,7 +417,12 @@ def test_truncated_json_is_a_provider_fault_the_run_can_retry(
         )
     # One extra try for a broken body (RetryPolicy.malformed_retries), no more.
     assert server.request_count == BAD * 2 + (TOTAL - BAD)
+    assert failed_calls(run) == {
+        ("malformed_body", True): BAD,
+        ("malformed_body", False): BAD,
+    }
     assert_page_says_what_failed(owner_client, setup, run)
+    assert_retries_shown(owner_client, setup, run, malformed_body=BAD)
 
 
 def test_a_non_json_body_is_a_provider_fault(setup, server, owner_client):
@@ -383,6 +462,8 @@ def test_an_answer_that_names_neither_option_is_the_judges_answer(
     html = page_of(owner_client, setup, run)
     assert "<strong>Done</strong>" in html
     assert run.error in html
+    assert failed_calls(run) == {}  # every call answered; the answer was the fault
+    assert_retries_shown(owner_client, setup, run)
 
 
 def test_an_auth_failure_is_named_and_not_retried(setup, server, owner_client):
@@ -393,7 +474,9 @@ def test_an_auth_failure_is_named_and_not_retried(setup, server, owner_client):
     bad = assert_partly_failed(run, "refused", "refused")
     assert all(v.raw_output.startswith("[auth] ") for v in bad)
     assert server.request_count == TOTAL  # a 401 is final
+    assert failed_calls(run) == {("auth", False): BAD}
     assert_page_says_what_failed(owner_client, setup, run)
+    assert_retries_shown(owner_client, setup, run)
 
 
 # --- every fault at once, then resume -------------------------------------------
@@ -425,6 +508,9 @@ def test_mixed_faults_then_resume_asks_only_for_the_failed(setup, server, owner_
     assert "2 timeout" in run.error
     asked = server.request_count
     assert page_of(owner_client, setup, run).count(run.error) == 1
+    before_resume = failed_calls(run)
+    assert before_resume[("server_error", True)] == 4
+    assert before_resume[("malformed_body", True)] == 2
 
     server.answer_with(lambda recorded: Success())
     response = owner_client.post(
@@ -438,6 +524,8 @@ def test_mixed_faults_then_resume_asks_only_for_the_failed(setup, server, owner_
     assert (run.verdicts_done, run.verdicts_failed, run.error) == (TOTAL, 0, "")
     assert_each_verdict_once(run)
     assert server.request_count == asked + 6  # the six failed, once each
+    # The resume answered at once; the first task's failures stay on record.
+    assert failed_calls(run) == before_resume
 
 
 # --- cancel while waiting out a Retry-After -------------------------------------

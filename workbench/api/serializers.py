@@ -331,6 +331,14 @@ class RunProgressSerializer(serializers.Serializer):
     percent = serializers.FloatField()
     finished = serializers.BooleanField()
     error = serializers.CharField()
+    retried = serializers.IntegerField(
+        help_text="Provider calls that failed and were retried (a row per call)."
+    )
+    retried_by_kind = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text="Those calls by how they failed: rate_limited, server_error, "
+        "timeout, connection, malformed_body.",
+    )
 
 
 class JudgeRunSerializer(serializers.ModelSerializer):

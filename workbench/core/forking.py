@@ -9,6 +9,12 @@ block on a large result while the parent is busy with its own share) and leaves
 with ``os._exit``, so it runs no ``atexit`` handler and never touches the
 parent's database connection or broker sockets.
 
+A parent killed outright (SIGKILL: the OOM killer, a lost worker) takes its
+children with it: on Linux each child asks the kernel for SIGKILL when its
+parent dies (``PR_SET_PDEATHSIG``), so no orphan lays out pages for a render
+that is already lost. The result files are unlinked at once (the parent keeps
+them open), so such a kill leaves no file behind either.
+
 Forking a process that runs other threads can deadlock the child on a lock one
 of those threads held at the fork, so :func:`can_fork` says no unless the
 calling process has a single thread (web servers with threads render serially).
@@ -17,16 +23,21 @@ calling process has a single thread (web servers with threads render serially).
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import pickle
+import signal
+import sys
 import tempfile
 import threading
 import traceback
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import IO, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 class ForkedChildError(RuntimeError):
@@ -46,46 +57,64 @@ def fork_map(function: Callable[[T], R], items: Sequence[T]) -> list[R]:
     memory) raises too. Results must pickle."""
     if not items:
         return []
-    children: list[tuple[int, str]] = []
-    try:
-        for item in items[1:]:
-            fd, path = tempfile.mkstemp(prefix="workbench-fork-", suffix=".pickle")
-            os.close(fd)
-            pid = os.fork()
-            if pid == 0:  # pragma: no cover (runs in the child; coverage can't see it)
-                _child(function, item, path)
-            children.append((pid, path))
-        first = function(items[0])
-        return [first, *(_collect(pid, path) for pid, path in children)]
-    finally:
-        for pid, path in children:
-            _reap(pid)
-            if os.path.exists(path):
-                os.unlink(path)
+    parent = os.getpid()
+    children: list[tuple[int, IO[bytes]]] = []
+    with contextlib.ExitStack() as files:
+        try:
+            for item in items[1:]:
+                # Already unlinked: parent and child share the open file.
+                result = files.enter_context(
+                    tempfile.TemporaryFile(prefix="workbench-fork-")
+                )
+                pid = os.fork()
+                if pid == 0:  # pragma: no cover (runs in the child)
+                    _child(function, item, result, parent)
+                children.append((pid, result))
+            first = function(items[0])
+            return [first, *(_collect(pid, result) for pid, result in children)]
+        finally:
+            for pid, _result in children:
+                _reap(pid)
 
 
-def _child(function: Callable[[T], R], item: T, path: str) -> None:  # pragma: no cover
+def _die_with_parent(parent: int) -> None:  # pragma: no cover (runs in the child)
+    """Has the kernel SIGKILL this process when its parent dies. (The signal
+    follows the thread that forked; can_fork allows only a single-threaded
+    parent, so that thread is the process.)"""
+    if not sys.platform.startswith("linux"):
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # it died before the request took effect
+        os._exit(1)
+
+
+def _child(  # pragma: no cover
+    function: Callable[[T], R], item: T, result: IO[bytes], parent: int
+) -> None:
     code = 1
     try:
+        _die_with_parent(parent)
         try:
             payload: tuple[bool, object] = (True, function(item))
         except BaseException:  # everything goes back to the parent
             payload = (False, traceback.format_exc())
-        with open(path, "wb") as out:
-            pickle.dump(payload, out, protocol=pickle.HIGHEST_PROTOCOL)
+        result.write(pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL))
+        result.flush()
         code = 0
     finally:
         os._exit(code)
 
 
-def _collect(pid: int, path: str) -> R:  # type: ignore[type-var]
+def _collect(pid: int, result: IO[bytes]) -> R:  # type: ignore[type-var]
     _, status = os.waitpid(pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0 or os.path.getsize(path) == 0:
+    if os.waitstatus_to_exitcode(status) != 0 or os.fstat(result.fileno()).st_size == 0:
         raise ForkedChildError(
             f"forked child {pid} ended without a result (status {status})"
         )
-    with open(path, "rb") as result:
-        ok, value = pickle.load(result)  # noqa: S301 (written by our own child)
+    # The child wrote through the shared file offset: read from the start.
+    result.seek(0)
+    ok, value = pickle.load(result)  # noqa: S301 (written by our own child)
     if not ok:
         raise ForkedChildError(f"forked child failed:\n{value}")
     return value  # type: ignore[no-any-return]

@@ -7,6 +7,7 @@ from workbench.judging.models import (
     ComparisonItem,
     ComparisonSet,
     HumanJudgment,
+    JudgeAttemptFailure,
     JudgeConfig,
     JudgeRun,
     Prompt,
@@ -101,3 +102,10 @@ class VerdictAdmin(ReadOnlyAdmin):
         "latency_ms",
     ]
     list_filter = ["error", "choice"]
+
+
+@admin.register(JudgeAttemptFailure)
+class JudgeAttemptFailureAdmin(ReadOnlyAdmin):
+    list_display = ["run", "item", "order", "sample", "attempt", "kind", "retried"]
+    list_filter = ["kind", "retried"]
+    raw_id_fields = ["run", "item"]

@@ -445,3 +445,34 @@ class Verdict(models.Model):
 
     def __str__(self) -> str:
         return f"{self.item_id} {self.order}#{self.sample}: {self.choice or self.error}"
+
+
+class JudgeAttemptFailure(models.Model):
+    """One provider call of a run that failed: either retried (another attempt for
+    the same verdict followed) or the verdict's last attempt. A call that succeeds
+    leaves no row, so a healthy run writes none."""
+
+    run = models.ForeignKey(
+        JudgeRun, on_delete=models.CASCADE, related_name="attempt_failures"
+    )
+    item = models.ForeignKey(ComparisonItem, on_delete=models.CASCADE, related_name="+")
+    order = models.CharField(max_length=2, choices=Order.choices)
+    sample = models.PositiveIntegerField(default=0)
+    attempt = models.PositiveSmallIntegerField(help_text="1 for the first call.")
+    # An ErrorKind of workbench.judging.llm.base: rate_limited, timeout, ...
+    kind = models.CharField(max_length=16)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    retried = models.BooleanField()
+    waited_s = models.FloatField(
+        default=0.0, help_text="Seconds waited before the next attempt."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["run", "retried", "kind"])]
+
+    def __str__(self) -> str:
+        return (
+            f"run {self.run_id} item {self.item_id} attempt {self.attempt}: {self.kind}"
+        )

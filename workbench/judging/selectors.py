@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import Count
+
 from workbench.deliberation.models import Principle, PrincipleVersion, Round, Workshop
-from workbench.judging.models import JudgeRun, RunStatus
+from workbench.judging.models import JudgeAttemptFailure, JudgeRun, RunStatus
 
 FINAL_STATUSES = frozenset({RunStatus.DONE, RunStatus.FAILED, RunStatus.CANCELLED})
 
@@ -37,7 +39,20 @@ def judge_run_progress(*, run: JudgeRun) -> dict[str, Any]:
         "percent": round(100.0 * finished / total, 1) if total else 100.0,
         "finished": row["status"] in FINAL_STATUSES,
         "error": row["error"],
+        **_retried(run.pk),
     }
+
+
+def _retried(run_id: int) -> dict[str, Any]:
+    """Failed provider calls that were retried, by kind, most frequent first."""
+    counts = (
+        JudgeAttemptFailure.objects.filter(run_id=run_id, retried=True)
+        .values_list("kind")
+        .annotate(n=Count("id"))
+        .order_by("-n", "kind")
+    )
+    by_kind = dict(counts)
+    return {"retried": sum(by_kind.values()), "retried_by_kind": by_kind}
 
 
 def compare_rounds_unlinked(*, workshop: Workshop) -> list[Round]:

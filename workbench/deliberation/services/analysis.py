@@ -9,6 +9,7 @@ in a Celery task a few seconds after new votes, proposals, moderation or ballots
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from datetime import datetime
@@ -185,9 +186,20 @@ def analysis_request(*, workshop_id: int) -> bool:
     the run reads the votes after the flag is gone. With the default per-process
     cache each web process debounces on its own: at most one run per process per
     window (docs/deploy.md). A broker that cannot be reached loses only this
-    request, never the vote: the flag is cleared so the next vote retries."""
+    request, never the vote: the flag is cleared so the next vote retries. A
+    cache that cannot be reached (Redis restarting) loses it too, without an
+    enqueue: with no flag to debounce on, every vote would enqueue a run."""
     key = _pending_key(workshop_id)
-    if not cache.add(key, 1, timeout=DEBOUNCE_SECONDS):
+    try:
+        if not cache.add(key, 1, timeout=DEBOUNCE_SECONDS):
+            return False
+    except Exception:  # the vote is committed: its answer must not be an error
+        logger.warning(
+            "Could not schedule the analysis of workshop %s: the cache is "
+            "unreachable; the next vote schedules it",
+            workshop_id,
+            exc_info=True,
+        )
         return False
     # tasks.py imports this module for the service, hence the import here.
     from workbench.deliberation.tasks import analysis_refresh_task  # noqa: PLC0415
@@ -198,7 +210,8 @@ def analysis_request(*, workshop_id: int) -> bool:
         )
     except Exception:
         logger.exception("Could not schedule the analysis of workshop %s", workshop_id)
-        cache.delete(key)
+        with contextlib.suppress(Exception):  # the cache may be down with the broker
+            cache.delete(key)
         return False
     return True
 

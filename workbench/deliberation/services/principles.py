@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 
 from django.conf import settings
@@ -144,8 +145,18 @@ def principle_seed(
 
 def _check_rate_limit(participant: Participant) -> None:
     limit = settings.WORKBENCH["PROPOSALS_PER_HOUR"]
-    since = timezone.now() - timedelta(hours=1)
-    if participant.principles.filter(created_at__gte=since).count() >= limit:
+    now = timezone.now()
+    window = timedelta(hours=1)
+    # The limit-th latest proposal within the hour (0: none may be proposed): the
+    # next proposal is accepted when it leaves the window.
+    latest = (
+        participant.principles.filter(created_at__gte=now - window)
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)
+    )
+    nth_latest = next(iter(latest[limit - 1 : limit]), None) if limit > 0 else now
+    if nth_latest is not None:
+        wait = nth_latest + window - now
         raise RateLimitedError(
             ngettext(
                 "You have proposed %(limit)s principle in the last hour; "
@@ -154,7 +165,8 @@ def _check_rate_limit(participant: Participant) -> None:
                 "please wait a while before proposing more.",
                 limit,
             )
-            % {"limit": limit}
+            % {"limit": limit},
+            extra={"retry_after": max(1, math.ceil(wait.total_seconds()))},
         )
 
 

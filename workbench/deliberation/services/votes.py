@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,12 +23,19 @@ from workbench.deliberation.models import (
 )
 from workbench.deliberation.selectors.translations import language_names
 from workbench.deliberation.services.analysis import analysis_request_on_commit
+from workbench.deliberation.services.input_limits import (
+    WINDOW,
+    input_rate_check,
+    votes_per_minute,
+)
 from workbench.deliberation.services.rounds import round_lock_for_input
 
 # The round, whether the principle is on its agenda (principle_agenda's rule, written
 # out) and whether this form was already stored: one statement. Compiling the same
 # checks through the ORM cost more CPU than all the rest of a vote (1.5 of 5 ms
 # measured); tests/deliberation/test_vote_agenda.py holds this to principle_agenda.
+# The last column is the participant's VOTES_PER_MINUTE-th latest vote within the
+# last minute (input_limits.py): NULL while they are under the limit.
 _ROUND_AND_CHECKS_SQL = """
 SELECT
     r.workshop_id, r.kind, r.scope, r.group_id, r.status, r.opens_at, r.closes_at,
@@ -50,20 +58,42 @@ SELECT
     EXISTS (
         SELECT 1 FROM deliberation_voterecord v
         WHERE v.participant_id = %(participant)s AND v.client_token = %(token)s
+    ),
+    (
+        SELECT v.cast_at FROM deliberation_voterecord v
+        WHERE v.participant_id = %(participant)s AND v.cast_at > %(since)s
+        ORDER BY v.cast_at DESC
+        LIMIT 1 OFFSET %(skip)s
     )
 FROM deliberation_round r
 WHERE r.id = %(round)s
 """
 
 
+@dataclass(frozen=True)
+class _Checks:
+    round_: Round
+    on_agenda: bool
+    resubmitted: bool
+    # The participant's VOTES_PER_MINUTE-th latest vote, if within the last minute.
+    nth_latest: datetime | None
+
+
 def _round_and_checks(
-    *, round_id: int, principle_id: int, participant_id: int, token: uuid.UUID | None
-) -> tuple[Round, bool, bool]:
+    *,
+    round_id: int,
+    principle_id: int,
+    participant_id: int,
+    token: uuid.UUID | None,
+    now: datetime,
+) -> _Checks:
     params = {
         "round": round_id,
         "principle": principle_id,
         "participant": participant_id,
         "token": _db_value(VoteRecord, "client_token", token),
+        "since": _db_value(VoteRecord, "cast_at", now - WINDOW),
+        "skip": max(votes_per_minute() - 1, 0),
     }
     with connection.cursor() as cursor:
         cursor.execute(_ROUND_AND_CHECKS_SQL, params)
@@ -80,6 +110,7 @@ def _round_and_checks(
         closes_at,
         on_agenda,
         again,
+        nth_latest,
     ) = row
     round_ = Round(
         pk=round_id,
@@ -91,7 +122,7 @@ def _round_and_checks(
         opens_at=_aware(opens_at),
         closes_at=_aware(closes_at),
     )
-    return round_, bool(on_agenda), bool(again)
+    return _Checks(round_, bool(on_agenda), bool(again), _aware(nth_latest))
 
 
 # The history row, then the current vote (upserted). Plain SQL that PostgreSQL and
@@ -193,10 +224,12 @@ def vote_cast(
     The history row and the current-vote upsert are one transaction. The round's input
     lock (shared) and the participant's (exclusive) are taken first: one participant's
     votes are stored one after another, so the current vote is always the last in the
-    history, and a vote racing round_close is either stored before the close commits
-    or refused. The round is read in the next statement, so it sees that close. A
-    resubmitted form (same client_token) changes nothing. Only the pks of `round_` and
-    `principle` are used; `participant` needs its workshop_id and group_id.
+    history, their VOTES_PER_MINUTE limit is exact (RateLimitedError past it), and a
+    vote racing round_close is either stored before the close commits or refused. The
+    round is read in the next statement, so it sees that close. A resubmitted form
+    (same client_token) changes nothing and is not counted against the limit. Only
+    the pks of `round_` and `principle` are used; `participant` needs its
+    workshop_id and group_id.
 
     `shown_language` is the language of the facilitator's translation the page
     showed (see selectors/translations.py), kept on the history row only; the vote
@@ -206,18 +239,21 @@ def vote_cast(
     if choice not in VoteChoice.values:
         raise ApplicationError(gettext("A vote is agree, disagree or pass."))
     round_lock_for_input(round_id=round_.pk, participant_id=participant.pk)
-    round_, on_agenda, resubmitted = _round_and_checks(
+    now = timezone.now()
+    checks = _round_and_checks(
         round_id=round_.pk,
         principle_id=principle.pk,
         participant_id=participant.pk,
         token=client_token,
+        now=now,
     )
+    round_ = checks.round_
     _check_round(participant=participant, round_=round_)
-    if not on_agenda:
+    if not checks.on_agenda:
         raise ApplicationError(gettext("This principle is not on this round's agenda."))
-    if resubmitted:
+    if checks.resubmitted:
         return Vote.objects.get(participant=participant, principle=principle)
-    now = timezone.now()
+    input_rate_check(nth_latest=checks.nth_latest, now=now)
     vote_id = _write(
         participant_id=participant.pk,
         principle_id=principle.pk,

@@ -20,6 +20,7 @@ judgment as `shown_order`. The answer is stored in the item's own terms: "a" is
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 
 from django.db import transaction
 from django.db.models import Count, Q
@@ -28,6 +29,11 @@ from django.utils.translation import gettext
 
 from workbench.core.errors import ApplicationError, NotAvailableError
 from workbench.deliberation.models import Participant, Round
+from workbench.deliberation.services.input_limits import (
+    WINDOW,
+    input_rate_check,
+    votes_per_minute,
+)
 from workbench.deliberation.services.rounds import round_hold_for_input
 from workbench.judging.models import (
     ComparisonItem,
@@ -126,7 +132,8 @@ def compare_submit(
     shown_order: str,
 ) -> HumanJudgment:
     """Stores the participant's answer on `item` once; a second submission (a double
-    click, a resent form) returns the stored judgment and changes nothing."""
+    click, a resent form) returns the stored judgment and changes nothing. A new
+    answer past VOTES_PER_MINUTE raises RateLimitedError (input_limits.py)."""
     # Holds the round's input lock (a close waits for us, or we see it closed) and
     # this participant's lock (their submissions are stored one after another).
     round_ = round_hold_for_input(round_=round_, participant_id=participant.pk)
@@ -159,12 +166,31 @@ def compare_submit(
             gettext("Please keep your reason under %(limit)s characters.")
             % {"limit": REASON_MAX_LENGTH}
         )
-    judgment, _created = HumanJudgment.objects.get_or_create(
+    stored = HumanJudgment.objects.filter(item=found, participant=participant).first()
+    if stored is not None:
+        return stored  # a resent form: answered, not counted against the limit
+    now = timezone.now()
+    input_rate_check(nth_latest=_nth_latest_judgment(participant, now), now=now)
+    return HumanJudgment.objects.create(
         item=found,
         participant=participant,
-        defaults={"label": label, "reason": reason, "shown_order": shown_order},
+        label=label,
+        reason=reason,
+        shown_order=shown_order,
     )
-    return judgment
+
+
+def _nth_latest_judgment(participant: Participant, now: datetime) -> datetime | None:
+    """The participant's VOTES_PER_MINUTE-th latest judgment within the last minute."""
+    skip = max(votes_per_minute() - 1, 0)
+    latest = (
+        HumanJudgment.objects.filter(
+            participant=participant, created_at__gt=now - WINDOW
+        )
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)
+    )
+    return next(iter(latest[skip : skip + 1]), None)
 
 
 @transaction.atomic

@@ -88,6 +88,7 @@ MAX_RESPONSES: Final = 1000
 DEFAULT_CONCURRENCY: Final = 8
 DEFAULT_BUDGET_S: Final = 240.0
 _LOCK_NAMESPACE: Final = 0x47454E53  # "GENS": the advisory lock's first key
+CANCEL_CHECK_S: Final = 0.25
 # A failure after every retry means the provider is down or refuses us: stop and
 # let the facilitator resume. An empty answer is about one prompt: carry on.
 _CONTINUE_AFTER: Final = frozenset({"unparseable"})
@@ -405,8 +406,11 @@ def comparison_set_generation_execute(
         comparison_set = ComparisonSet.objects.get(pk=comparison_set_id)
         spec = comparison_set.generation
         throttle = judge_throttle(provider=spec["provider"])
+        outcome = _Outcome()
+        deadline = None if budget_s is None else time.monotonic() + budget_s
+        gate = _Gate(comparison_set_id, deadline, outcome)
         try:
-            generator = _generator_for(spec, sleep=_throttled_sleep(throttle))
+            generator = _generator_for(spec, sleep=_retry_sleep(throttle, gate))
         except JudgeConfigurationError as err:
             comparison_set_generation_fail(
                 comparison_set_id=comparison_set_id, error=str(err)
@@ -414,13 +418,18 @@ def comparison_set_generation_execute(
             return True
         units = _missing_units(comparison_set, spec)
 
-        def call(request: GenerationRequest) -> Generation:
-            if throttle is not None:
-                throttle.acquire()
-            return generator.generate(request)
+        def call(request: GenerationRequest) -> Generation | None:
+            """None when the generation stopped before the response was had."""
+            if (
+                throttle is not None
+                and throttle.acquire(should_stop=gate.should_stop) is None
+            ):
+                return None
+            try:
+                return generator.generate(request)
+            except _StoppedError:
+                return None
 
-        deadline = None if budget_s is None else time.monotonic() + budget_s
-        outcome = _Outcome()
         workers = _concurrency(spec, concurrency)
         if progress is not None:
             progress()
@@ -428,10 +437,12 @@ def comparison_set_generation_execute(
             units,
             lambda unit: _write(call, unit, spec, outcome),
             workers=workers,
-            should_stop=lambda: outcome.stopped or _past(deadline),
+            should_stop=gate.should_stop,
             progress=progress,
             thread_name="generate",
         )
+        if gate.ended:
+            return True  # marked failed or deleted meanwhile: nothing more to do
         _make_items(comparison_set, spec)
         return _finish_or_continue(comparison_set_id, spec, outcome, reenqueue)
 
@@ -451,15 +462,59 @@ def _concurrency(spec: dict[str, Any], requested: int | None) -> int:
     return max(1, int(per_provider))
 
 
-def _throttled_sleep(throttle: Throttle | None) -> Callable[[float], None] | None:
-    """The adapter's wait between attempts: the backoff, then a slot of the
-    provider's budget (a retry is a request the provider counts)."""
-    if throttle is None:
-        return None
+class _Gate:
+    """Tells the pool to stop: a failure that ends the generation (seen by any
+    thread), the task's time budget, or the set no longer being generated (marked
+    failed, or deleted). The database is read at most every CANCEL_CHECK_S."""
+
+    def __init__(self, set_id: int, deadline: float | None, outcome: _Outcome) -> None:
+        self.set_id = set_id
+        self.deadline = deadline
+        self.outcome = outcome
+        self.ended = False
+        self._checked = 0.0
+        self._lock = threading.Lock()
+
+    def should_stop(self) -> bool:
+        if self.ended or self.outcome.stopped or _past(self.deadline):
+            return True
+        with self._lock:
+            now = time.monotonic()
+            if now - self._checked >= CANCEL_CHECK_S:
+                self._checked = now
+                status = (
+                    ComparisonSet.objects.filter(pk=self.set_id)
+                    .values_list("generation_status", flat=True)
+                    .first()
+                )
+                self.ended = status not in {
+                    GenerationStatus.PENDING,
+                    GenerationStatus.RUNNING,
+                }
+        return self.ended
+
+
+class _StoppedError(Exception):
+    """Raised from the adapter's wait between attempts: the generation stops."""
+
+
+def _retry_sleep(throttle: Throttle | None, gate: _Gate) -> Callable[[float], None]:
+    """The adapter's wait between attempts: the backoff (or the provider's
+    Retry-After, which may be a minute), then a slot of the provider's budget (a
+    retry is a request the provider counts). The wait is cut into CANCEL_CHECK_S
+    slices and ends early, leaving the response unwritten, when the gate says stop."""
 
     def sleep(seconds: float) -> None:
-        time.sleep(seconds)
-        throttle.acquire()
+        end = time.monotonic() + seconds
+        while (left := end - time.monotonic()) > 0:
+            if gate.should_stop():
+                raise _StoppedError
+            time.sleep(min(left, CANCEL_CHECK_S))
+        if (
+            throttle is not None
+            and throttle.acquire(should_stop=gate.should_stop) is None
+        ):
+            raise _StoppedError
 
     return sleep
 
@@ -544,12 +599,14 @@ def _missing_units(comparison_set: ComparisonSet, spec: dict[str, Any]) -> list[
 
 
 def _write(
-    call: Callable[[GenerationRequest], Generation],
+    call: Callable[[GenerationRequest], Generation | None],
     unit: _Unit,
     spec: dict[str, Any],
     outcome: _Outcome,
 ) -> None:
     generation = call(unit.request)
+    if generation is None:
+        return  # stopped while waiting: a later task writes it
     if generation.ok:
         _store(unit, generation, spec)
     else:

@@ -16,7 +16,9 @@ verdicts without an error: a hit is copied and no provider is called.
 
 Every provider call (the first attempt and each retry, never a cache hit nor the
 offline baseline) first waits for a slot of the provider's requests-per-minute
-budget, shared by all worker processes (``services.throttle``).
+budget, shared by all worker processes (``services.throttle``). Each call that
+failed is stored with its verdict as a JudgeAttemptFailure (its kind, whether it was
+retried), so a run that got its answers after retries still shows what it met.
 
 A task works for at most ``budget_s`` seconds, then re-enqueues itself, so long runs
 stay inside the Celery time limits. Cancel flips the status; workers check it
@@ -69,6 +71,7 @@ from workbench.judging.llm.offline import BASELINE_MODEL
 from workbench.judging.models import (
     ComparisonItem,
     ComparisonSet,
+    JudgeAttemptFailure,
     JudgeConfig,
     JudgeControl,
     JudgeProvider,
@@ -534,12 +537,36 @@ def _ask_and_store(run_id: int, caller: _Caller, unit: _Unit) -> None:
         )
         if not created:
             return
+        _record_failed_attempts(run_id, unit, answer)
         failed = bool(verdict.error)
         JudgeRun.objects.filter(pk=run_id).update(
             verdicts_done=F("verdicts_done") + (0 if failed else 1),
             verdicts_failed=F("verdicts_failed") + (1 if failed else 0),
             cost_estimate=F("cost_estimate") + verdict.cost_estimate,
         )
+
+
+def _record_failed_attempts(run_id: int, unit: _Unit, answer: JudgeAnswer) -> None:
+    """One row per failed provider call behind this verdict (none when the first
+    call answered): every attempt but the last was retried."""
+    last = len(answer.attempts) - 1
+    rows = [
+        JudgeAttemptFailure(
+            run_id=run_id,
+            item_id=unit.item_id,
+            order=unit.order,
+            sample=unit.sample,
+            attempt=attempt.number,
+            kind=attempt.outcome,
+            http_status=attempt.status,
+            retried=index < last,
+            waited_s=attempt.waited_s,
+        )
+        for index, attempt in enumerate(answer.attempts)
+        if attempt.outcome != "ok"
+    ]
+    if rows:
+        JudgeAttemptFailure.objects.bulk_create(rows)
 
 
 def _verdict_fields(answer: JudgeAnswer, unit: _Unit) -> dict[str, object]:

@@ -76,6 +76,15 @@ PROVIDERS = [
     JudgeProvider.ANTHROPIC,
     JudgeProvider.OPENAI_COMPATIBLE,
 ]
+# How a retried provider call failed (JudgeAttemptFailure.kind), as the run page
+# names it.
+RETRY_KINDS = {
+    "rate_limited": gettext_lazy("rate limited (429)"),
+    "server_error": gettext_lazy("server error (5xx)"),
+    "timeout": gettext_lazy("timeout"),
+    "connection": gettext_lazy("connection failed"),
+    "malformed_body": gettext_lazy("unreadable answer"),
+}
 CONTROLS = [
     (JudgeControl.NONE.value, gettext_lazy("None: the principle is shown")),
     (
@@ -455,10 +464,15 @@ def judging_set_round(request: FacilitatorRequest, slug: str, pk: int) -> HttpRe
 def judge_run(request: FacilitatorRequest, slug: str, pk: int) -> HttpResponse:
     workshop = workshop_get_for_user(user=request.user, slug=slug)
     run = _run_get(workshop, pk)
+    progress = judge_run_progress(run=run)
     context = {
         "workshop": workshop,
         "run": run,
-        "progress": judge_run_progress(run=run),
+        "progress": progress,
+        "retried": [
+            (RETRY_KINDS.get(kind, kind), count)
+            for kind, count in progress["retried_by_kind"].items()
+        ],
         "poll_seconds": PROGRESS_POLL_SECONDS,
     }
     if request.htmx:

@@ -14,6 +14,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 
+from workbench.core.errors import RateLimitedError
 from workbench.deliberation.models import Participant, Round
 from workbench.deliberation.participant_session import (
     SALT,
@@ -122,6 +123,14 @@ def participant_ref_for_slug(request: HttpRequest, slug: str) -> Participant | N
     return Participant(
         pk=pk, public_id=public_id, workshop_id=workshop_id, group_id=group_id
     )
+
+
+def rate_limited(response: HttpResponse, error: RateLimitedError) -> HttpResponse:
+    """`response` (a page or fragment showing the error) as a 429 with Retry-After.
+    live.js swaps a 429 fragment in like a 200 one, so htmx forms show the error."""
+    response.status_code = 429
+    response["Retry-After"] = str(error.extra.get("retry_after", 60))
+    return response
 
 
 def not_joined(request: HttpRequest) -> HttpResponse:

@@ -15,7 +15,11 @@ from django.shortcuts import render
 from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods
 
-from workbench.core.errors import ApplicationError, NotAvailableError
+from workbench.core.errors import (
+    ApplicationError,
+    NotAvailableError,
+    RateLimitedError,
+)
 from workbench.deliberation.models import Participant, Round
 from workbench.deliberation.selectors.translations import translations_for_versions
 from workbench.deliberation.views.participant.common import (
@@ -24,6 +28,7 @@ from workbench.deliberation.views.participant.common import (
     HttpResponseSeeOther,
     not_joined,
     participant_for_slug,
+    rate_limited,
     round_of_kind,
     round_state,
 )
@@ -39,7 +44,8 @@ COMPARE_TEMPLATE = "deliberation/participant/compare.html"
 
 
 def _submit(request: HtmxHttpRequest, participant: Participant, round_: Round) -> str:
-    """Stores the posted answer; returns an error message, or "" when stored."""
+    """Stores the posted answer; returns an error message, or "" when stored.
+    Raises RateLimitedError: the view answers it with a 429 page."""
     item_id = request.POST.get("item", "")
     if not item_id.isdigit():
         return gettext("Choose one of the answers for the pair shown.")
@@ -55,6 +61,8 @@ def _submit(request: HtmxHttpRequest, participant: Participant, round_: Round) -
         )
     except NotAvailableError as error:
         raise Http404(error.message) from None
+    except RateLimitedError:
+        raise
     except ApplicationError as error:
         return error.message
     return ""
@@ -108,17 +116,29 @@ def compare(request: HtmxHttpRequest, slug: str, pk: int) -> HttpResponse:
         return not_joined(request)
     round_ = round_of_kind(participant, pk, Round.Kind.COMPARE)
     if request.method == "POST":
-        error = _submit(request, participant, round_)
         reason = request.POST.get("reason", "")
+        try:
+            error = _submit(request, participant, round_)
+        except RateLimitedError as limited:
+            # Not saved: the same pair again, with the reason as typed, as a 429.
+            page = _page_with_error(request, participant, round_, limited.message)
+            return rate_limited(page, limited)
         if error and reason.strip():
             # A reason was typed: the page comes back with it and the error rather
             # than redirecting, so the participant does not have to type it again.
-            context = _context(participant, round_) | {"error": error}
-            item = context["item"]
-            if item is not None and str(item.pk) == request.POST.get("item"):
-                context["reason"] = reason
-            return render(request, COMPARE_TEMPLATE, context, status=400)
+            return _page_with_error(request, participant, round_, error)
         if error:
             messages.error(request, error)
         return HttpResponseSeeOther(request.path)
     return render(request, COMPARE_TEMPLATE, _context(participant, round_))
+
+
+def _page_with_error(
+    request: HtmxHttpRequest, participant: Participant, round_: Round, error: str
+) -> HttpResponse:
+    context = _context(participant, round_) | {"error": error}
+    item = context["item"]
+    reason = request.POST.get("reason", "")
+    if item is not None and str(item.pk) == request.POST.get("item") and reason.strip():
+        context["reason"] = reason
+    return render(request, COMPARE_TEMPLATE, context, status=400)

@@ -13,7 +13,7 @@ from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from workbench.core.errors import ApplicationError
+from workbench.core.errors import ApplicationError, RateLimitedError
 from workbench.deliberation.forms_participant import JoinForm, ProposeForm
 from workbench.deliberation.models import ModerationEvent, Principle, Round
 from workbench.deliberation.participant_session import (
@@ -41,6 +41,7 @@ from workbench.deliberation.views.participant.common import (
     HttpResponseSeeOther,
     not_joined,
     participant_for_slug,
+    rate_limited,
     round_of_kind,
     round_state,
     round_url,
@@ -177,6 +178,7 @@ def propose(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     form = ProposeForm(request.POST if request.method == "POST" else None)
     matches: list[SimilarPrinciple] = []
     status = 200
+    too_fast: RateLimitedError | None = None
     if form.is_bound:
         status = 400
         if form.is_valid():
@@ -189,6 +191,9 @@ def propose(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
                 )
             except NearDuplicateError as error:
                 matches, status = error.matches, 200
+            except RateLimitedError as error:
+                form.add_error("text", error.message)
+                too_fast = error
             except ApplicationError as error:
                 form.add_error("text", error.message)
             else:
@@ -205,7 +210,8 @@ def propose(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
             "-created_at", "-id"
         ),
     }
-    return render(request, f"{TEMPLATES}/propose.html", context, status=status)
+    response = render(request, f"{TEMPLATES}/propose.html", context, status=status)
+    return rate_limited(response, too_fast) if too_fast else response
 
 
 def _proposed_message(principle: Principle) -> str:

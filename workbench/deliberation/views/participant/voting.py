@@ -20,7 +20,11 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
-from workbench.core.errors import ApplicationError, NotAvailableError
+from workbench.core.errors import (
+    ApplicationError,
+    NotAvailableError,
+    RateLimitedError,
+)
 from workbench.deliberation.forms_participant import VoteForm
 from workbench.deliberation.models import Participant, Principle, Round, VoteChoice
 from workbench.deliberation.selectors.principles import (
@@ -36,6 +40,7 @@ from workbench.deliberation.views.participant.common import (
     not_joined,
     participant_for_slug,
     participant_ref_for_slug,
+    rate_limited,
     round_of_kind,
     round_state,
 )
@@ -51,7 +56,8 @@ CHOICE_LABELS = {
 
 
 def _cast(request: HtmxHttpRequest, participant: Participant, round_: Round) -> str:
-    """Casts the posted vote; returns an error message, or "" when it was stored."""
+    """Casts the posted vote; returns an error message, or "" when it was stored.
+    Raises RateLimitedError: the views answer it with a 429 page."""
     form = VoteForm(request.POST)
     if not form.is_valid():
         return gettext("Choose agree, disagree or pass for a principle.")
@@ -69,6 +75,8 @@ def _cast(request: HtmxHttpRequest, participant: Participant, round_: Round) -> 
         )
     except NotAvailableError as error:
         raise Http404(error.message) from None
+    except RateLimitedError:
+        raise
     except ApplicationError as error:
         return error.message
     return ""
@@ -104,25 +112,52 @@ def _vote_context(participant: Participant, round_: Round) -> dict[str, Any]:
 @require_http_methods(["GET", "POST"])
 def vote(request: HtmxHttpRequest, slug: str, pk: int) -> HttpResponse:
     if request.method == "POST" and not request.htmx:
-        # The hot path: only the participant's ids are read, and vote_cast reads the
-        # round under its lock and refuses a round outside the participant's scope or
-        # of another kind, so the view reads no round itself.
-        ref = participant_ref_for_slug(request, slug)
-        if ref is None:
-            return not_joined(request)
-        error = _cast(request, ref, Round(pk=pk))
-        if error:
-            messages.error(request, error)
-        return HttpResponseSeeOther(request.path)
+        return _vote_posted(request, slug, pk)
     participant = participant_for_slug(request, slug)
     if participant is None:
         return not_joined(request)
     round_ = round_of_kind(participant, pk, Round.Kind.VOTE)
     if request.method == "POST":
-        error = _cast(request, participant, round_)
+        try:
+            error = _cast(request, participant, round_)
+        except RateLimitedError as limited:
+            return _too_fast(request, slug, pk, limited)
         context = _vote_context(participant, round_) | {"error": error, "swap": True}
         return render(request, f"{VOTE_TEMPLATE}#voting", context)
     return render(request, VOTE_TEMPLATE, _vote_context(participant, round_))
+
+
+def _vote_posted(request: HtmxHttpRequest, slug: str, pk: int) -> HttpResponse:
+    """The hot path: only the participant's ids are read, and vote_cast reads the
+    round under its lock and refuses a round outside the participant's scope or of
+    another kind, so the view reads no round itself."""
+    ref = participant_ref_for_slug(request, slug)
+    if ref is None:
+        return not_joined(request)
+    try:
+        error = _cast(request, ref, Round(pk=pk))
+    except RateLimitedError as limited:
+        return _too_fast(request, slug, pk, limited)
+    if error:
+        messages.error(request, error)
+    return HttpResponseSeeOther(request.path)
+
+
+def _too_fast(
+    request: HtmxHttpRequest, slug: str, pk: int, limited: RateLimitedError
+) -> HttpResponse:
+    """A vote refused by VOTES_PER_MINUTE: the page (for htmx, its voting fragment)
+    again, with the same principle and why, as a 429 with Retry-After."""
+    participant = participant_for_slug(request, slug)
+    if participant is None:
+        return not_joined(request)
+    round_ = round_of_kind(participant, pk, Round.Kind.VOTE)
+    context = _vote_context(participant, round_) | {
+        "error": limited.message,
+        "swap": bool(request.htmx),
+    }
+    template = f"{VOTE_TEMPLATE}#voting" if request.htmx else VOTE_TEMPLATE
+    return rate_limited(render(request, template, context), limited)
 
 
 @dataclass(frozen=True)
@@ -145,7 +180,12 @@ def vote_list(request: HtmxHttpRequest, slug: str, pk: int) -> HttpResponse:
         return not_joined(request)
     round_ = round_of_kind(participant, pk, Round.Kind.VOTE)
     if request.method == "POST":
-        error = _cast(request, participant, round_)
+        try:
+            error = _cast(request, participant, round_)
+        except RateLimitedError as limited:
+            messages.error(request, limited.message)
+            page = render(request, LIST_TEMPLATE, _list_context(participant, round_))
+            return rate_limited(page, limited)
         if error:
             messages.error(request, error)
         else:
@@ -153,12 +193,16 @@ def vote_list(request: HtmxHttpRequest, slug: str, pk: int) -> HttpResponse:
         anchor = request.POST.get("principle", "")
         suffix = f"#p-{anchor}" if anchor.isdigit() else ""
         return HttpResponseSeeOther(request.path + suffix)
+    return render(request, LIST_TEMPLATE, _list_context(participant, round_))
+
+
+def _list_context(participant: Participant, round_: Round) -> dict[str, Any]:
     current = dict(participant.votes.values_list("principle_id", "choice"))
     rows = [
         ListRow(principle, current.get(principle.pk), uuid.uuid4())
         for principle in principle_agenda(round_=round_)
     ]
-    context = {
+    return {
         "participant": participant,
         "workshop": participant.workshop,
         "round": round_,
@@ -170,7 +214,7 @@ def vote_list(request: HtmxHttpRequest, slug: str, pk: int) -> HttpResponse:
         "voted": sum(row.choice is not None for row in rows),
         "choices": CHOICE_LABELS,
         "vote_url": reverse(
-            "deliberation:participant-vote", kwargs={"slug": slug, "pk": round_.pk}
+            "deliberation:participant-vote",
+            kwargs={"slug": participant.workshop.slug, "pk": round_.pk},
         ),
     }
-    return render(request, LIST_TEMPLATE, context)
