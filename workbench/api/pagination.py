@@ -1,6 +1,3 @@
-# DRF ships no type hints (and djangorestframework-stubs is not installed):
-# mypy: disable-error-code="import-untyped, misc, no-untyped-call"
-# mypy: disable-error-code="untyped-decorator, no-any-return"
 from __future__ import annotations
 
 from rest_framework import pagination

@@ -1,18 +1,16 @@
-# DRF ships no type hints (and djangorestframework-stubs is not installed):
-# mypy: disable-error-code="import-untyped, misc, no-untyped-call"
-# mypy: disable-error-code="untyped-decorator, no-any-return"
 """Output serializers (what the API returns) and input serializers (what it accepts),
 kept apart so each is exactly what the schema says."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
+from workbench.accounts.models import User
 from workbench.deliberation.models import (
     Constitution,
     ModerationEvent,
@@ -41,24 +39,26 @@ from workbench.judging.models import (
 # --- errors ------------------------------------------------------------------------
 
 
-class ErrorDetailSerializer(serializers.Serializer):
+class ErrorDetailSerializer(serializers.Serializer[dict[str, Any]]):
     code = serializers.CharField(help_text="A stable machine-readable code.")
     message = serializers.CharField(help_text="What went wrong, for a person.")
-    fields = serializers.DictField(
+    # The metaclass pops declared fields off the class, so this does not shadow
+    # Serializer.fields at runtime; the stubs cannot express that.
+    fields = serializers.DictField(  # type: ignore[assignment]
         child=serializers.ListField(child=serializers.CharField()),
         required=False,
         help_text="Per input field, its messages (invalid input only).",
     )
 
 
-class ErrorSerializer(serializers.Serializer):
+class ErrorSerializer(serializers.Serializer[dict[str, Any]]):
     error = ErrorDetailSerializer()
 
 
 # --- deliberation: output ------------------------------------------------------------
 
 
-class WorkshopSerializer(serializers.ModelSerializer):
+class WorkshopSerializer(serializers.ModelSerializer[Workshop]):
     class Meta:
         model = Workshop
         fields = [
@@ -75,13 +75,13 @@ class WorkshopSerializer(serializers.ModelSerializer):
         ]
 
 
-class GroupSerializer(serializers.ModelSerializer):
+class GroupSerializer(serializers.ModelSerializer[ParticipantGroup]):
     class Meta:
         model = ParticipantGroup
         fields = ["id", "name", "description", "external_id", "invite_token"]
 
 
-class ParticipantSerializer(serializers.ModelSerializer):
+class ParticipantSerializer(serializers.ModelSerializer[Participant]):
     demographics = serializers.SerializerMethodField(
         help_text="Only when the participant consented to share them; else {}."
     )
@@ -105,13 +105,13 @@ class ParticipantSerializer(serializers.ModelSerializer):
         return dict(obj.demographics) if obj.demographics_consent else {}
 
 
-class PrincipleTranslationSerializer(serializers.ModelSerializer):
+class PrincipleTranslationSerializer(serializers.ModelSerializer[PrincipleTranslation]):
     class Meta:
         model = PrincipleTranslation
         fields = ["id", "language", "text", "created_at", "updated_at"]
 
 
-class PrincipleVersionSerializer(serializers.ModelSerializer):
+class PrincipleVersionSerializer(serializers.ModelSerializer[PrincipleVersion]):
     translations = PrincipleTranslationSerializer(
         many=True,
         read_only=True,
@@ -124,7 +124,7 @@ class PrincipleVersionSerializer(serializers.ModelSerializer):
         fields = ["id", "number", "text", "reason", "created_at", "translations"]
 
 
-class PrincipleSerializer(serializers.ModelSerializer):
+class PrincipleSerializer(serializers.ModelSerializer[Principle]):
     versions = PrincipleVersionSerializer(many=True, read_only=True)
 
     class Meta:
@@ -145,7 +145,7 @@ class PrincipleSerializer(serializers.ModelSerializer):
         ]
 
 
-class RoundSerializer(serializers.ModelSerializer):
+class RoundSerializer(serializers.ModelSerializer[Round]):
     class Meta:
         model = Round
         fields = [
@@ -164,9 +164,18 @@ class RoundSerializer(serializers.ModelSerializer):
         ]
 
 
-class VoteSerializer(serializers.ModelSerializer):
+# A current vote and a vote-history row: the same fields, other tables.
+_AnyVote = TypeVar("_AnyVote", Vote, VoteRecord)
+
+
+class _VoteFieldsSerializer(serializers.ModelSerializer[_AnyVote]):
     choice_label = serializers.SerializerMethodField()
 
+    def get_choice_label(self, obj: _AnyVote) -> str:
+        return VoteChoice(obj.choice).name.lower()
+
+
+class VoteSerializer(_VoteFieldsSerializer[Vote]):
     class Meta:
         model = Vote
         fields = [
@@ -179,19 +188,16 @@ class VoteSerializer(serializers.ModelSerializer):
             "cast_at",
         ]
 
-    def get_choice_label(self, obj: Vote | VoteRecord) -> str:
-        return VoteChoice(obj.choice).name.lower()
 
-
-class VoteRecordSerializer(VoteSerializer):
-    class Meta(VoteSerializer.Meta):
-        model = VoteRecord  # type: ignore[assignment]  # same fields, other table
+class VoteRecordSerializer(_VoteFieldsSerializer[VoteRecord]):
+    class Meta:
+        model = VoteRecord
         # The language of the facilitator's translation the page showed ("" for
         # the original wording); the vote counts toward the principle either way.
         fields = [*VoteSerializer.Meta.fields, "shown_language"]
 
 
-class BallotSerializer(serializers.ModelSerializer):
+class BallotSerializer(serializers.ModelSerializer[RankingBallot]):
     ranking = serializers.ListField(
         child=serializers.IntegerField(),
         help_text="Principle ids, most preferred first.",
@@ -202,9 +208,12 @@ class BallotSerializer(serializers.ModelSerializer):
         fields = ["id", "participant", "round", "ranking", "created_at", "updated_at"]
 
 
-class ModerationEventSerializer(serializers.ModelSerializer):
-    actor = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    data = serializers.JSONField()
+class ModerationEventSerializer(serializers.ModelSerializer[ModerationEvent]):
+    actor: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
+    # Does not shadow Serializer.data: the metaclass pops declared fields.
+    data = serializers.JSONField()  # type: ignore[assignment]
 
     class Meta:
         model = ModerationEvent
@@ -220,7 +229,7 @@ class ModerationEventSerializer(serializers.ModelSerializer):
         ]
 
 
-class ConstitutionSerializer(serializers.ModelSerializer):
+class ConstitutionSerializer(serializers.ModelSerializer[Constitution]):
     parameters = serializers.JSONField()
     principles = serializers.JSONField()
     figures = serializers.JSONField()
@@ -240,7 +249,7 @@ class ConstitutionSerializer(serializers.ModelSerializer):
 
 
 @extend_schema_serializer(many=False)  # one object, though the route is a list's
-class AnalysisSerializer(serializers.Serializer):
+class AnalysisSerializer(serializers.Serializer[dict[str, Any]]):
     computed_at = serializers.DateTimeField(allow_null=True)
     n_votes = serializers.IntegerField()
     n_participants = serializers.IntegerField()
@@ -253,7 +262,7 @@ class AnalysisSerializer(serializers.Serializer):
 # --- judging: output -----------------------------------------------------------------
 
 
-class ComparisonSetSerializer(serializers.ModelSerializer):
+class ComparisonSetSerializer(serializers.ModelSerializer[ComparisonSet]):
     n_items = serializers.IntegerField(read_only=True)
 
     class Meta:
@@ -270,7 +279,7 @@ class ComparisonSetSerializer(serializers.ModelSerializer):
         ]
 
 
-class ComparisonItemSerializer(serializers.ModelSerializer):
+class ComparisonItemSerializer(serializers.ModelSerializer[ComparisonItem]):
     principle = serializers.IntegerField(source="principle_version.principle_id")
     principle_text = serializers.CharField(source="principle_version.text")
     prompt = serializers.CharField(source="prompt.text")
@@ -292,7 +301,7 @@ class ComparisonItemSerializer(serializers.ModelSerializer):
         ]
 
 
-class HumanJudgmentSerializer(serializers.ModelSerializer):
+class HumanJudgmentSerializer(serializers.ModelSerializer[HumanJudgment]):
     class Meta:
         model = HumanJudgment
         fields = [
@@ -306,7 +315,7 @@ class HumanJudgmentSerializer(serializers.ModelSerializer):
         ]
 
 
-class JudgeConfigSerializer(serializers.ModelSerializer):
+class JudgeConfigSerializer(serializers.ModelSerializer[JudgeConfig]):
     class Meta:
         model = JudgeConfig
         fields = [
@@ -321,7 +330,7 @@ class JudgeConfigSerializer(serializers.ModelSerializer):
         ]
 
 
-class RunProgressSerializer(serializers.Serializer):
+class RunProgressSerializer(serializers.Serializer[dict[str, Any]]):
     status = serializers.CharField()
     done = serializers.IntegerField()
     failed = serializers.IntegerField()
@@ -341,7 +350,7 @@ class RunProgressSerializer(serializers.Serializer):
     )
 
 
-class JudgeRunSerializer(serializers.ModelSerializer):
+class JudgeRunSerializer(serializers.ModelSerializer[JudgeRun]):
     config = JudgeConfigSerializer(read_only=True)
 
     class Meta:
@@ -363,7 +372,7 @@ class JudgeRunSerializer(serializers.ModelSerializer):
         ]
 
 
-class VerdictSerializer(serializers.ModelSerializer):
+class VerdictSerializer(serializers.ModelSerializer[Verdict]):
     class Meta:
         model = Verdict
         fields = [
@@ -386,9 +395,10 @@ class VerdictSerializer(serializers.ModelSerializer):
 
 
 # --- inputs --------------------------------------------------------------------------
+# They only validate: no instance, nothing calls save() (hence Serializer[None]).
 
 
-class WorkshopInputSerializer(serializers.Serializer):
+class WorkshopInputSerializer(serializers.Serializer[None]):
     title = serializers.CharField(max_length=200)
     question = serializers.CharField()
     description = serializers.CharField(required=False, allow_blank=True, default="")
@@ -402,7 +412,7 @@ class WorkshopInputSerializer(serializers.Serializer):
     show_opinion_map = serializers.BooleanField(required=False, default=False)
 
 
-class GroupInputSerializer(serializers.Serializer):
+class GroupInputSerializer(serializers.Serializer[None]):
     name = serializers.CharField(max_length=120)
     description = serializers.CharField(required=False, allow_blank=True, default="")
     external_id = serializers.CharField(
@@ -410,7 +420,7 @@ class GroupInputSerializer(serializers.Serializer):
     )
 
 
-class RoundInputSerializer(serializers.Serializer):
+class RoundInputSerializer(serializers.Serializer[None]):
     kind = serializers.ChoiceField(choices=Round.Kind.choices)
     title = serializers.CharField(
         max_length=200, required=False, allow_blank=True, default=""
@@ -425,7 +435,7 @@ class RoundInputSerializer(serializers.Serializer):
     closes_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
 
 
-class PrincipleInputSerializer(serializers.Serializer):
+class PrincipleInputSerializer(serializers.Serializer[None]):
     text = serializers.CharField(help_text=gettext_lazy("A seed principle's wording."))
     group = serializers.IntegerField(
         required=False,
@@ -435,7 +445,7 @@ class PrincipleInputSerializer(serializers.Serializer):
     )
 
 
-class JudgeRunInputSerializer(serializers.Serializer):
+class JudgeRunInputSerializer(serializers.Serializer[None]):
     comparison_set = serializers.IntegerField(help_text="A comparison set's id.")
     provider = serializers.ChoiceField(
         choices=JudgeConfig.Provider.choices,

@@ -2,22 +2,34 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.urls import URLPattern, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.viewsets import ViewSetMixin
 
 from workbench.api import views
 
+if TYPE_CHECKING:
+    from rest_framework.decorators import ViewSetAction
+
+    # What as_view() takes: an HTTP method's action (annotated because the stubs
+    # ask for this exact, invariant dict type).
+    Actions = dict[str, str | ViewSetAction[Any]]
+
 app_name = "api"
 
-LIST = {"get": "list"}
-LIST_CREATE = {"get": "list", "post": "create"}
-DETAIL = {"get": "retrieve"}
+LIST: Actions = {"get": "list"}
+LIST_CREATE: Actions = {"get": "list", "post": "create"}
+DETAIL: Actions = {"get": "retrieve"}
 
 
 def _nested(
-    name: str, viewset: Any, *, create: bool = False, detail: bool = False
+    name: str,
+    viewset: type[ViewSetMixin],
+    *,
+    create: bool = False,
+    detail: bool = False,
 ) -> list[URLPattern]:
     routes = [
         path(

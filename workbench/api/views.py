@@ -1,13 +1,11 @@
-# DRF ships no type hints (and djangorestframework-stubs is not installed):
-# mypy: disable-error-code="import-untyped, misc, no-untyped-call"
-# mypy: disable-error-code="untyped-decorator, no-any-return"
 """The /api/v1/ endpoints. Thin: every read is scoped through
 ``workshop_get_for_user`` (another facilitator's workshop is a 404), every write
 calls the deliberation or judging service that the web pages call."""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from collections.abc import Iterable
+from typing import Any, ClassVar, TypeVar
 
 from django.db import transaction
 from django.db.models import Count, Model, QuerySet
@@ -23,8 +21,11 @@ from drf_spectacular.utils import (
 from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.parsers import BaseParser
+from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import ModelSerializer
 
 from workbench.accounts.models import User
 from workbench.api import serializers as s
@@ -98,13 +99,16 @@ def _id_filters(*names: str) -> list[OpenApiParameter]:
     ]
 
 
-class WorkshopScopedViewSet(viewsets.GenericViewSet):
+_M = TypeVar("_M", bound=Model)
+
+
+class WorkshopScopedViewSet(viewsets.GenericViewSet[_M]):
     """A resource of one workshop, at /workshops/{slug}/<resource>/.
 
     ``filters`` maps a query parameter to the field it filters (ids); ``workshop_path``
     is the lookup from the model to its workshop."""
 
-    model: ClassVar[type[Model]]
+    model: type[_M]
     workshop_path: ClassVar[str] = "workshop"
     filters: ClassVar[dict[str, str]] = {}
     ordering: ClassVar[tuple[str, ...]] = ("id",)
@@ -120,10 +124,10 @@ class WorkshopScopedViewSet(viewsets.GenericViewSet):
             self._workshop = cached
         return cached
 
-    def base_queryset(self) -> QuerySet[Any]:
+    def base_queryset(self) -> QuerySet[_M]:
         return self.model._default_manager.all()
 
-    def get_queryset(self) -> QuerySet[Any]:
+    def get_queryset(self) -> QuerySet[_M]:
         if getattr(self, "swagger_fake_view", False):
             return self.model._default_manager.none()
         workshop_pk = self.get_workshop().pk
@@ -135,17 +139,19 @@ class WorkshopScopedViewSet(viewsets.GenericViewSet):
         return rows.order_by(*self.ordering)
 
 
-class WorkshopDocumentViewSet(WorkshopScopedViewSet):
+class WorkshopDocumentViewSet(WorkshopScopedViewSet[Workshop]):
     """One document about the workshop itself (its analysis, report or cards),
     not a list of rows: the queryset the browsable API asks for is the workshop."""
 
     model = Workshop
     workshop_path = "pk"
     pagination_class = None
+    # Any: a document's serializer describes a dict the view builds, not the
+    # Workshop the base class's BaseSerializer[Workshop] would ask for.
     serializer_class: Any = None
 
 
-def _created(serializer_class: type[Any], obj: Any) -> Response:
+def _created(serializer_class: type[ModelSerializer[_M]], obj: _M) -> Response:
     return Response(serializer_class(obj).data, status=status.HTTP_201_CREATED)
 
 
@@ -157,7 +163,7 @@ def _created(serializer_class: type[Any], obj: Any) -> Response:
     retrieve=extend_schema(summary="One of your workshops"),
 )
 class WorkshopViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[Workshop]
 ):
     serializer_class = s.WorkshopSerializer
     lookup_field = "slug"
@@ -188,7 +194,9 @@ class WorkshopViewSet(
 
 
 class GroupViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, WorkshopScopedViewSet
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    WorkshopScopedViewSet[ParticipantGroup],
 ):
     model = ParticipantGroup
     serializer_class = s.GroupSerializer
@@ -207,7 +215,7 @@ class GroupViewSet(
 
 @extend_schema_view(list=extend_schema(parameters=_id_filters("group")))
 class ParticipantViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, WorkshopScopedViewSet
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, WorkshopScopedViewSet[Participant]
 ):
     model = Participant
     serializer_class = s.ParticipantSerializer
@@ -215,7 +223,7 @@ class ParticipantViewSet(
 
 
 def _optional_group(
-    view: WorkshopScopedViewSet, pk: int | None
+    view: WorkshopScopedViewSet[Any], pk: int | None
 ) -> ParticipantGroup | None:
     if pk is None:
         return None
@@ -231,7 +239,7 @@ def _optional_group(
 
 @extend_schema_view(list=extend_schema(parameters=_id_filters("group", "round")))
 class PrincipleViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, WorkshopScopedViewSet
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, WorkshopScopedViewSet[Principle]
 ):
     model = Principle
     serializer_class = s.PrincipleSerializer
@@ -259,7 +267,7 @@ class PrincipleViewSet(
 
 
 class RoundViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, WorkshopScopedViewSet
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, WorkshopScopedViewSet[Round]
 ):
     model = Round
     serializer_class = s.RoundSerializer
@@ -292,7 +300,7 @@ _VOTE_FILTERS = {
         parameters=_id_filters(*_VOTE_FILTERS),
     )
 )
-class VoteViewSet(mixins.ListModelMixin, WorkshopScopedViewSet):
+class VoteViewSet(mixins.ListModelMixin, WorkshopScopedViewSet[Vote]):
     model = Vote
     serializer_class = s.VoteSerializer
     workshop_path = "round__workshop"
@@ -305,7 +313,7 @@ class VoteViewSet(mixins.ListModelMixin, WorkshopScopedViewSet):
         parameters=_id_filters(*_VOTE_FILTERS),
     )
 )
-class VoteHistoryViewSet(mixins.ListModelMixin, WorkshopScopedViewSet):
+class VoteHistoryViewSet(mixins.ListModelMixin, WorkshopScopedViewSet[VoteRecord]):
     model = VoteRecord
     serializer_class = s.VoteRecordSerializer
     workshop_path = "round__workshop"
@@ -314,7 +322,7 @@ class VoteHistoryViewSet(mixins.ListModelMixin, WorkshopScopedViewSet):
 
 
 @extend_schema_view(list=extend_schema(parameters=_id_filters("round", "participant")))
-class BallotViewSet(mixins.ListModelMixin, WorkshopScopedViewSet):
+class BallotViewSet(mixins.ListModelMixin, WorkshopScopedViewSet[RankingBallot]):
     model = RankingBallot
     serializer_class = s.BallotSerializer
     workshop_path = "round__workshop"
@@ -325,7 +333,9 @@ class BallotViewSet(mixins.ListModelMixin, WorkshopScopedViewSet):
 
 
 @extend_schema_view(list=extend_schema(parameters=_id_filters("principle", "round")))
-class ModerationEventViewSet(mixins.ListModelMixin, WorkshopScopedViewSet):
+class ModerationEventViewSet(
+    mixins.ListModelMixin, WorkshopScopedViewSet[ModerationEvent]
+):
     model = ModerationEvent
     serializer_class = s.ModerationEventSerializer
     filters: ClassVar[dict[str, str]] = {
@@ -339,7 +349,9 @@ class ModerationEventViewSet(mixins.ListModelMixin, WorkshopScopedViewSet):
 
 
 class ConstitutionViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, WorkshopScopedViewSet
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    WorkshopScopedViewSet[Constitution],
 ):
     model = Constitution
     serializer_class = s.ConstitutionSerializer
@@ -369,7 +381,9 @@ class AnalysisViewSet(WorkshopDocumentViewSet):
 
 
 class ComparisonSetViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, WorkshopScopedViewSet
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    WorkshopScopedViewSet[ComparisonSet],
 ):
     model = ComparisonSet
     serializer_class = s.ComparisonSetSerializer
@@ -381,7 +395,9 @@ class ComparisonSetViewSet(
 @extend_schema_view(
     list=extend_schema(parameters=_id_filters("comparison_set", "principle"))
 )
-class ComparisonItemViewSet(mixins.ListModelMixin, WorkshopScopedViewSet):
+class ComparisonItemViewSet(
+    mixins.ListModelMixin, WorkshopScopedViewSet[ComparisonItem]
+):
     model = ComparisonItem
     serializer_class = s.ComparisonItemSerializer
     workshop_path = "comparison_set__workshop"
@@ -399,7 +415,7 @@ class ComparisonItemViewSet(mixins.ListModelMixin, WorkshopScopedViewSet):
 @extend_schema_view(
     list=extend_schema(parameters=_id_filters("item", "comparison_set", "participant"))
 )
-class HumanJudgmentViewSet(mixins.ListModelMixin, WorkshopScopedViewSet):
+class HumanJudgmentViewSet(mixins.ListModelMixin, WorkshopScopedViewSet[HumanJudgment]):
     model = HumanJudgment
     serializer_class = s.HumanJudgmentSerializer
     workshop_path = "item__comparison_set__workshop"
@@ -410,7 +426,7 @@ class HumanJudgmentViewSet(mixins.ListModelMixin, WorkshopScopedViewSet):
     }
 
 
-class JudgeConfigViewSet(mixins.ListModelMixin, WorkshopScopedViewSet):
+class JudgeConfigViewSet(mixins.ListModelMixin, WorkshopScopedViewSet[JudgeConfig]):
     """The judge configurations this workshop's runs used."""
 
     model = JudgeConfig
@@ -423,7 +439,7 @@ class JudgeConfigViewSet(mixins.ListModelMixin, WorkshopScopedViewSet):
 
 @extend_schema_view(list=extend_schema(parameters=_id_filters("comparison_set")))
 class JudgeRunViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, WorkshopScopedViewSet
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, WorkshopScopedViewSet[JudgeRun]
 ):
     model = JudgeRun
     serializer_class = s.JudgeRunSerializer
@@ -494,7 +510,7 @@ class JudgeRunViewSet(
 
 
 @extend_schema_view(list=extend_schema(parameters=_id_filters("run", "item")))
-class VerdictViewSet(mixins.ListModelMixin, WorkshopScopedViewSet):
+class VerdictViewSet(mixins.ListModelMixin, WorkshopScopedViewSet[Verdict]):
     model = Verdict
     serializer_class = s.VerdictSerializer
     workshop_path = "run__comparison_set__workshop"
@@ -533,13 +549,19 @@ class FirstRendererNegotiation(BaseContentNegotiation):
     """Downloads answer in their one format whatever the Accept header says; their
     errors are JSON (the first renderer) like every other API error."""
 
-    def select_parser(self, request: Request, parsers: list[Any]) -> Any:
-        return parsers[0]
+    def select_parser(
+        self, request: Request, parsers: Iterable[BaseParser]
+    ) -> BaseParser | None:
+        return next(iter(parsers), None)  # None: DRF answers 415, as by default
 
     def select_renderer(
-        self, request: Request, renderers: list[Any], format_suffix: str | None = None
-    ) -> tuple[Any, str]:
-        return renderers[0], renderers[0].media_type
+        self,
+        request: Request,
+        renderers: Iterable[BaseRenderer],
+        format_suffix: str | None = None,
+    ) -> tuple[BaseRenderer, str]:
+        renderer = next(iter(renderers))
+        return renderer, renderer.media_type
 
 
 def _cards(workshop: Workshop) -> list[dict[str, Any]]:
