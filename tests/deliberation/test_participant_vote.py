@@ -4,12 +4,21 @@ import re
 import uuid
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 
 from tests.conftest import participant_client
 from workbench.deliberation.models import Round, Vote, VoteRecord
+from workbench.deliberation.selectors.principles import principle_agenda
+from workbench.deliberation.services.analysis import analysis_refresh
 from workbench.deliberation.services.principles import principle_seed
-from workbench.deliberation.services.rounds import round_close, round_create, round_open
+from workbench.deliberation.services.rounds import (
+    round_close,
+    round_create,
+    round_open,
+    round_set_shortlist,
+)
+from workbench.deliberation.services.translations import translation_save
 
 
 def vote_url(round_) -> str:
@@ -264,6 +273,80 @@ def test_the_vote_post_path_stays_lean(
     with django_assert_max_num_queries(7):
         response = client_a.post(url, data)
     assert response.status_code == 303
+
+
+def _htmx_vote(client, url, principle):
+    return client.post(
+        url,
+        {"principle": principle.pk, "choice": 1, "client_token": str(uuid.uuid4())},
+        headers={"HX-Request": "true"},
+    )
+
+
+def test_an_htmx_vote_reads_the_agenda_once(
+    setup, owner, vote_round, client_a, django_assert_max_num_queries
+):
+    for n in range(10):
+        principle_seed(
+            workshop=setup.workshop, text=f"Principle {n} on the agenda.", actor=owner
+        )
+    analysis_refresh(workshop=setup.workshop)  # so the routing priorities are read
+    url = vote_url(vote_round)  # outside the count: it loads the workshop's slug
+    # The participant, the round; vote_cast's four statements and the test's
+    # savepoint and its release (test_the_vote_post_path_stays_lean); then the
+    # next card: the agenda with the participant's votes in one query (the counts
+    # and the principles left), the routing priorities and the principle. It was
+    # 14, with the agenda read three times.
+    with django_assert_max_num_queries(11):
+        response = client_a.post(
+            url,
+            {
+                "principle": setup.seeds[0].pk,
+                "choice": 1,
+                "client_token": str(uuid.uuid4()),
+            },
+            headers={"HX-Request": "true"},
+        )
+    content = response.content.decode()
+    assert "You have voted on 1 of 13 principles" in content
+    assert shown_principle(response) != setup.seeds[0].pk
+    # The last vote: the counts and "done", without a card to pick.
+    for principle in principle_agenda(round_=vote_round).exclude(pk=setup.seeds[0].pk)[
+        1:
+    ]:
+        _htmx_vote(client_a, url, principle)
+    last = principle_agenda(round_=vote_round).exclude(votes__isnull=False).get()
+    with django_assert_max_num_queries(9):
+        response = _htmx_vote(client_a, url, last)
+    content = response.content.decode()
+    assert "You have voted on 13 of 13 principles" in content
+    assert "You have voted on everything" in content
+
+
+def test_an_htmx_vote_shows_the_next_card_in_the_readers_language(
+    setup, owner, participant_a, django_assert_max_num_queries
+):
+    translated, other = setup.seeds[:2]
+    translation_save(
+        principle=translated, language="es", text="Sé honesto.", actor=owner
+    )
+    round_ = round_create(workshop=setup.workshop, kind=Round.Kind.VOTE)
+    round_set_shortlist(round_=round_, principles=[translated, other])
+    round_open(round_=round_, actor=owner)
+    client = participant_client(participant_a)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "es"
+    url = vote_url(round_)
+    # One query more than test_an_htmx_vote_reads_the_agenda_once: the
+    # translation of the principle shown.
+    with django_assert_max_num_queries(12):
+        response = _htmx_vote(client, url, other)
+    content = response.content.decode()
+    assert (
+        f'<p class="principle-text" dir="auto" id="principle-{translated.pk}" '
+        'lang="es" tabindex="-1" autofocus>Sé honesto.</p>'
+    ) in content
+    assert '<input type="hidden" name="shown_language" value="es">' in content
+    assert f'<p dir="auto">{translated.text}</p></details>' in content
 
 
 def test_the_vote_post_works_with_csrf_checks(setup, vote_round, participant_a):

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -8,7 +9,13 @@ from django.conf import settings
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from rapidfuzz import fuzz, process, utils
 
-from workbench.deliberation.models import Participant, Principle, Round, Workshop
+from workbench.deliberation.models import (
+    Participant,
+    Principle,
+    Round,
+    Vote,
+    Workshop,
+)
 from workbench.deliberation.selectors.analysis import (
     analysis_priorities,
     unvoted_priority,
@@ -79,31 +86,71 @@ def principle_agenda(*, round_: Round) -> QuerySet[Principle]:
     )
 
 
+@dataclass(frozen=True)
+class AgendaProgress:
+    """A participant's progress through a vote round's agenda. `unvoted`: the ids
+    of the principles not voted on yet, in the agenda's order."""
+
+    total: int
+    voted: int
+    unvoted: list[int]
+
+
+def principle_agenda_progress(
+    *, participant: Participant, round_: Round
+) -> AgendaProgress:
+    """How many principles the round asks about, how many the participant voted on,
+    and which are left, in one query (the voting page's counts and its next card
+    need all three, once per vote)."""
+    rows = (
+        principle_agenda(round_=round_)
+        .annotate(
+            voted=Exists(
+                Vote.objects.filter(
+                    participant_id=participant.pk, principle_id=OuterRef("pk")
+                )
+            )
+        )
+        .values_list("pk", "voted")
+    )
+    unvoted = []
+    total = 0
+    for pk, voted in rows:
+        total += 1
+        if not voted:
+            unvoted.append(pk)
+    return AgendaProgress(total=total, voted=total - len(unvoted), unvoted=unvoted)
+
+
+def principle_pick_next(
+    *, workshop_id: int, unvoted: Sequence[int], rng: random.Random | None = None
+) -> int | None:
+    """The id of the next principle to show among `unvoted`. With a stored
+    analysis the choice is random weighted by each principle's routing priority
+    (Polis's selectProbabilistically), so principles with few votes, or that split
+    opinion, come up more; a principle newer than the analysis weighs as one nobody
+    voted on. Without one the choice is uniform. One query: the priorities."""
+    if not unvoted:
+        return None
+    rng = rng or random.SystemRandom()
+    stored = analysis_priorities(workshop_id=workshop_id)
+    if stored is None:
+        return rng.choice(unvoted)
+    fresh = unvoted_priority()
+    weights = [max(stored.get(pk, fresh), 0.0) for pk in unvoted]
+    if sum(weights) > 0:
+        return rng.choices(unvoted, weights=weights)[0]
+    return rng.choice(unvoted)
+
+
 def principle_next_for_participant(
     *, participant: Participant, round_: Round, rng: random.Random | None = None
 ) -> Principle | None:
     """The next principle to show, among those on the agenda the participant has
-    not voted on. With a stored analysis the choice is random weighted by each
-    principle's routing priority (Polis's selectProbabilistically), so principles
-    with few votes, or that split opinion, come up more; a principle newer than
-    the analysis weighs as one nobody voted on. Without one the choice is uniform.
-    Three queries: the unvoted ids, the stored priorities, the principle."""
-    unvoted = list(
-        principle_agenda(round_=round_)
-        .exclude(votes__participant=participant)
-        .values_list("pk", flat=True)
+    not voted on (principle_pick_next). Three queries: the agenda, the stored
+    priorities, the principle."""
+    progress = principle_agenda_progress(participant=participant, round_=round_)
+    pick = principle_pick_next(
+        workshop_id=round_.workshop_id, unvoted=progress.unvoted, rng=rng
     )
-    if not unvoted:
-        return None
-    rng = rng or random.SystemRandom()
-    stored = analysis_priorities(workshop_id=round_.workshop_id)
-    if stored is None:
-        pick = rng.choice(unvoted)
-    else:
-        fresh = unvoted_priority()
-        weights = [max(stored.get(pk, fresh), 0.0) for pk in unvoted]
-        if sum(weights) > 0:
-            pick = rng.choices(unvoted, weights=weights)[0]
-        else:
-            pick = rng.choice(unvoted)
-    return Principle.objects.get(pk=pick)
+    return None if pick is None else Principle.objects.get(pk=pick)

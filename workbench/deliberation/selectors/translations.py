@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import F, Max, OuterRef, QuerySet, Subquery
+from django.db.models import Exists, F, Max, OuterRef, QuerySet, Subquery
 from django.utils.translation import get_language
 
 from workbench.deliberation.models import (
@@ -75,6 +75,30 @@ def translations_for_principles(
         translation.version.principle_id: translation
         for translation in translations_current(principle_ids=ids, language=code)
     }
+
+
+def principle_with_translation(
+    *, pk: int, language: str | None = None
+) -> tuple[Principle, PrincipleTranslation | None]:
+    """A principle and the translation a participant reading in `language` (the
+    active language by default) sees, for a page that shows one principle after
+    every vote: one query when nobody translated it into that language (the usual
+    case), the translations_for_principles query as well when someone did."""
+    code = translation_language(language)
+    principles = Principle.objects.filter(pk=pk)
+    if code:
+        principles = principles.annotate(
+            translated=Exists(
+                PrincipleTranslation.objects.filter(
+                    version__principle_id=OuterRef("pk"), language=code
+                )
+            )
+        )
+    principle = principles.get()
+    if not getattr(principle, "translated", False):
+        return principle, None
+    shown = translations_for_principles(principle_ids=[pk], language=code)
+    return principle, shown.get(pk)
 
 
 def translations_for_versions(

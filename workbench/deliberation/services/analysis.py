@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+import uuid
 from datetime import datetime
 
 import numpy as np
@@ -172,26 +173,42 @@ def _pending_key(workshop_id: int) -> str:
     return f"analysis-pending:{workshop_id}"
 
 
-def analysis_pending_clear(*, workshop_id: int) -> None:
-    cache.delete(_pending_key(workshop_id))
+def analysis_pending_clear(*, workshop_id: int, token: str | None = None) -> None:
+    """Clears the workshop's pending flag if it is still the one set with `token`
+    (any flag without one: a task queued before flags carried tokens).
+
+    A run must not clear a newer flag. Its own flag expires at the end of the
+    window, a little before the run starts (the countdown starts after the flag is
+    set, and the worker takes a moment to start a due task): a vote in that gap sets
+    a new flag and schedules the next window's run. Clearing that flag would let the
+    next vote schedule another run for the same window, and the two would run
+    together on the same votes (docs/reliability.md, "Load"). Read and delete are
+    two commands: the flag could only change in between if it expired at that
+    instant, and then the cost is one extra run, never a vote left out."""
+    key = _pending_key(workshop_id)
+    if token is None or cache.get(key) == token:
+        cache.delete(key)
 
 
 def analysis_request(*, workshop_id: int) -> bool:
     """Schedules a refresh DEBOUNCE_SECONDS from now unless one is already
     pending; returns whether it scheduled one. Call it after commit.
 
-    `cache.add` is the atomic "pending" flag. It expires after the debounce
-    window, when the scheduled run starts (which also clears it, for a shared
-    cache), so a vote arriving while a run computes always schedules one more:
-    the run reads the votes after the flag is gone. With the default per-process
-    cache each web process debounces on its own: at most one run per process per
-    window (docs/deploy.md). A broker that cannot be reached loses only this
-    request, never the vote: the flag is cleared so the next vote retries. A
-    cache that cannot be reached (Redis restarting) loses it too, without an
-    enqueue: with no flag to debounce on, every vote would enqueue a run."""
+    `cache.add` is the atomic "pending" flag; it holds a token naming the run it
+    scheduled. A vote that finds the flag is covered by that run: the flag is gone
+    by the time the run starts (it expires with the window, or the run clears it
+    as it starts) and the vote committed before it looked. So a vote arriving while
+    a run computes always schedules one more: the run reads the votes after the
+    flag is gone. With the default per-process cache each web process debounces on
+    its own: at most one run per process per window (docs/deploy.md). A broker that
+    cannot be reached loses only this request, never the vote: the flag is cleared
+    so the next vote retries. A cache that cannot be reached (Redis restarting)
+    loses it too, without an enqueue: with no flag to debounce on, every vote
+    would enqueue a run."""
     key = _pending_key(workshop_id)
+    token = uuid.uuid4().hex
     try:
-        if not cache.add(key, 1, timeout=DEBOUNCE_SECONDS):
+        if not cache.add(key, token, timeout=DEBOUNCE_SECONDS):
             return False
     except Exception:  # the vote is committed: its answer must not be an error
         logger.warning(
@@ -206,12 +223,14 @@ def analysis_request(*, workshop_id: int) -> bool:
 
     try:
         analysis_refresh_task.apply_async(
-            args=(workshop_id,), countdown=DEBOUNCE_SECONDS
+            args=(workshop_id,),
+            kwargs={"pending": token},
+            countdown=DEBOUNCE_SECONDS,
         )
     except Exception:
         logger.exception("Could not schedule the analysis of workshop %s", workshop_id)
         with contextlib.suppress(Exception):  # the cache may be down with the broker
-            cache.delete(key)
+            analysis_pending_clear(workshop_id=workshop_id, token=token)
         return False
     return True
 
