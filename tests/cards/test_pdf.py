@@ -3,6 +3,7 @@ and growing cards."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -13,7 +14,12 @@ import pypdf
 import pytest
 import weasyprint
 
-from workbench.cards.render.pdf import RefusingURLFetcher, cards_pdf
+from workbench.cards.render.pdf import (
+    RefusingURLFetcher,
+    cards_pdf,
+    css_string,
+    shared_facts,
+)
 from workbench.cards.render.pdf_parallel import parallel_cards_pdf, split_parts
 from workbench.cards.render.pdf_sample import sample_card, sample_constitution_cards
 from workbench.cards.schema import validate_card
@@ -103,7 +109,8 @@ def test_pdf_has_cover_contents_one_section_per_card_and_appendix(document):
         )
         contents = _layout_text(pdf, 2)
         line = next(ln for ln in contents.splitlines() if str(card["title"]) in ln)
-        assert line.rstrip().endswith(str(start + 1)), (line, start + 1)
+        # The page number leads the entry, in a column of its own.
+        assert line.split()[0] == str(start + 1), (line, start + 1)
         for heading in (
             "Criteria",
             "Origin",
@@ -112,10 +119,15 @@ def test_pdf_has_cover_contents_one_section_per_card_and_appendix(document):
             "Legitimacy",
         ):
             assert heading in "".join(pages[start : start + 8])
-    # Content hashes on the cover and in the appendix; page numbers in the footer.
+    # Content hashes on each card and in the appendix; page numbers in the footer.
     for card in cards:
         digest = card["legitimacy"]["content_hash"]  # type: ignore[index]
-        assert digest in _flat(pages[0])
+        start = next(
+            i
+            for i, p in enumerate(pages)
+            if f"CARD · {card['id']}".upper() in p.upper()
+        )
+        assert digest in _flat("".join(pages[start : start + 3]))
         assert digest in _flat(pages[-1] + pages[-2])
     assert "Appendix: provenance" in pages[-1] + pages[-2]
     assert "WeasyPrint" in pages[-1] or "weasyprint" in pages[-1]
@@ -147,7 +159,9 @@ def test_pdf_draws_charts_as_vector_graphics(document):
     _, pdf = document
     pages = _pages(pdf)
     # The chart labels are text in the PDF (inline SVG), e.g. the legend and the groups.
-    start = next(i for i, p in enumerate(pages) if "CARD · PRINCIPLE-1" in p.upper())
+    start = next(
+        i for i, p in enumerate(pages) if "CARD · AI-VALUES/PRINCIPLE/1" in p.upper()
+    )
     text = "".join(pages[start : start + 8])
     assert "Support per group" in text and "Encoding gap per group" in text
     assert "Nurses" in text and "Teachers" in text
@@ -266,12 +280,120 @@ def test_what_a_part_asked_for_in_its_own_process_reaches_the_callers_fetcher(
     from workbench.cards.render import pdf_parallel
 
     def raw(cards, entries, *, shown, **kwargs):
-        return f'<p>{shown[0]["id"]}</p><img src="http://evil.example/{shown[0]["id"]}.png">'
+        card, pid = shown[0]["id"], os.getpid()
+        return f'<p>{card}</p><img src="http://evil.example/{card}/{pid}.png">'
 
     monkeypatch.setattr(pdf_parallel, "document_html", raw)
     cards = sample_constitution_cards(principles=3, groups=2)
     fetcher = RefusingURLFetcher()
     pdf = parallel_cards_pdf(cards, title="t", fetcher=fetcher, processes=2)
     assert pdf.startswith(b"%PDF-")
-    assert len(fetcher.requested) == 2  # one per part, the second from a child
-    assert all(u.startswith("http://evil.example/") for u in fetcher.requested)
+    # One part per process, each asking once for its first card's image; the
+    # second part was laid out by the child.
+    asked = [url.rsplit("/", 1) for url in fetcher.requested]
+    assert len(asked) == 2
+    assert all(url.startswith("http://evil.example/ai-values/") for url, _ in asked)
+    assert {pid for _url, pid in asked} - {f"{os.getpid()}.png"}
+
+
+def _card_pages(pages: list[str], card: dict[str, object]) -> str:
+    start = next(
+        i for i, p in enumerate(pages) if f"CARD · {card['id']}".upper() in p.upper()
+    )
+    end = next(
+        (i for i in range(start + 1, len(pages)) if "CARD · " in pages[i].upper()),
+        len(pages),
+    )
+    return "".join(pages[start:end])
+
+
+def test_facts_every_principle_card_shares_are_printed_once(document):
+    cards, pdf = document
+    pages = _pages(pdf)
+    front = _flat("".join(pages[1:3]))
+    assert _flat("Shared by every principle card") in front
+    assert _flat("Invited through the unions' mailing lists.") in front
+    assert _flat("similarity-baseline") in front
+    for card in cards[1:]:
+        text = _flat(_card_pages(pages, card))
+        # Not repeated on the card, which says where it is...
+        assert _flat("Invited through the unions' mailing lists.") not in text
+        assert _flat("similarity-baseline") not in text
+        assert _flat("Printed once for all principle cards") in text
+        # ...while the card keeps its own part of a shared mapping.
+        first_vote = card["legitimacy"]["thresholds"]["first_vote_at"]  # type: ignore[index]
+        assert _flat(f"First vote at: {first_vote}") in text
+        assert card["legitimacy"]["content_hash"] in text  # type: ignore[index]
+    # The constitution card is one card: it keeps its own narrative.
+    assert _flat("Invited through the unions' mailing lists.") in _flat(
+        _card_pages(pages, cards[0])
+    )
+
+
+def test_what_differs_between_principle_cards_stays_on_each_card():
+    cards = sample_constitution_cards(principles=3, groups=2)
+    cards[2]["legitimacy"]["narrative"]["recruitment"] = "Door to door."
+    cards[3]["measurement"]["judges"] = []
+    shared = shared_facts(cards)
+    assert ("legitimacy", "narrative") in shared
+    # Only the entries that are the same on every card, never a card's value.
+    assert "recruitment" not in shared[("legitimacy", "narrative")]
+    assert ("measurement", "judges") not in shared
+    assert "first_vote_at" not in shared[("legitimacy", "thresholds")]
+    assert "value" not in shared[("pluralism", "origin")]
+    pages = _pages(cards_pdf(cards, title="AI values", processes=1))
+    assert "Door to door." in _card_pages(pages, cards[2])
+    assert "Invited through the unions" in _card_pages(pages, cards[1])
+    assert "similarity-baseline" in _card_pages(pages, cards[2])
+    # A single principle card shares nothing: it is printed whole.
+    assert shared_facts(cards[:2]) == {}
+
+
+@pytest.mark.parametrize("mode", ["one process", "parallel"])
+def test_the_outline_lists_every_card_under_the_document(mode):
+    cards = sample_constitution_cards(principles=8, groups=2)
+    pdf = _render(cards, mode, title="AI values")
+    reader = pypdf.PdfReader(BytesIO(pdf))
+
+    def titles(items: list[object], depth: int = 0) -> list[tuple[int, str, int]]:
+        found = []
+        for item in items:
+            if isinstance(item, list):
+                found += titles(item, depth + 1)
+            else:
+                found.append(
+                    (depth, item.title, reader.get_destination_page_number(item))
+                )
+        return found
+
+    outline = titles(reader.outline)
+    pages = _pages(pdf)
+    for card in cards:
+        start = next(
+            i
+            for i, p in enumerate(pages)
+            if f"CARD · {card['id']}".upper() in p.upper()
+        )
+        assert (1, card["title"], start) in outline, (card["title"], outline[:6])
+    assert outline[0][:2] == (0, "AI values")
+
+
+def test_a_title_becomes_a_css_string_that_cannot_break_out():
+    hostile = 'x"; } body { color: red } </style><script>\\'
+    quoted = str(css_string(hostile))
+    assert quoted.startswith('"') and quoted.endswith('"')
+    inner = quoted[1:-1]
+    for character in '"{};<>/\n':
+        assert character not in inner
+    assert inner.startswith("x\\22 ")  # the quote, as a CSS hex escape
+
+
+@pytest.mark.parametrize("mode", ["one process", "parallel"])
+def test_every_page_but_the_cover_has_the_title_and_its_number(mode):
+    cards = sample_constitution_cards(principles=8, groups=2)
+    pdf = _render(cards, mode, title="Ωμέγα & <co>")
+    pages = _pages(pdf)
+    assert "Ωμέγα & <co>" not in pages[0].split("\n")[-1]
+    for number, text in enumerate(pages[1:], start=2):
+        assert "Ωμέγα & <co>" in text, number
+        assert f"{number} / {len(pages)}" in text, number

@@ -75,7 +75,6 @@ def _chart(
     marks: str,
     figures: Sequence[str],
     below: str = "",
-    after: str = "",
 ) -> str:
     rows = len(labels)
     height = ROW_H * rows
@@ -85,27 +84,27 @@ def _chart(
         f'width="{PLOT_MM}mm" height="{ROW_MM * rows:.1f}mm">{marks}</svg>'
     )
     # A one-row table with fixed column widths (CSS): cheaper to lay out than
-    # inline blocks side by side. ``below`` goes under the plot (an axis),
-    # ``after`` under the whole chart (a legend, on one line).
+    # inline blocks side by side. ``below`` goes under the plot (an axis).
     return (
         f'<table class="chart" role="img" aria-label="{quoteattr(title)[1:-1]}">'
         f"<tr>{_column('labels', (_cut(t) for t in labels))}"
         f'<td class="plot-column">{plot}{below}</td>'
-        f"{_column('figures', figures)}</tr></table>{after}"
+        f"{_column('figures', figures)}</tr></table>"
     )
 
 
-def _legend(names: Iterable[str]) -> str:
-    # The key in words, in the order the segments are drawn: the colours are
-    # not the only way to tell them apart, and one plain text run costs a tenth
-    # of a coloured span per key.
-    key = " · ".join(escape(name) for name in names)
-    return f'<div class="legend">{escape(_("left to right:"))} {key}</div>'
+def votes_key() -> str:
+    """The order of a vote bar's segments, in words, for its caption."""
+    return _("bars left to right: agree · disagree · pass")
 
 
 def votes_bars_svg(per_group: Mapping[str, Mapping[str, int]], *, title: str) -> str:
     """One stacked bar per group: the shares of agree, disagree and pass among
-    its votes, with the counts (and participants, when known) at the right."""
+    its votes, with the counts (and participants, when known) at the right.
+
+    The key is the caption's words (``votes_key``), not coloured swatches: the
+    colours are not the only way to tell the segments apart, and a separate
+    legend line cost a twentieth of a card's render."""
     bars: dict[str, list[str]] = {AGREE: [], DISAGREE: [], PASS: [], GRID: []}
     figures: list[str] = []
     for i, counts in enumerate(per_group.values()):
@@ -125,7 +124,6 @@ def votes_bars_svg(per_group: Mapping[str, Mapping[str, int]], *, title: str) ->
         if counts.get("participants") is not None:
             text += f" ({int(counts['participants'])})"
         figures.append(text)
-    legend = _legend((_("agree"), _("disagree"), _("pass")))
     marks = "".join(
         _path(d, f'fill="none" stroke="{GRID}"' if c == GRID else f'fill="{c}"')
         for c, d in bars.items()
@@ -135,7 +133,6 @@ def votes_bars_svg(per_group: Mapping[str, Mapping[str, int]], *, title: str) ->
         labels=[str(g) for g in per_group],
         marks=marks,
         figures=figures,
-        after=legend,
     )
 
 
@@ -178,9 +175,10 @@ def intervals_svg(
                 f"M{x2:.1f} {cy - 4}V{cy + 4}"
             )
         if row.value is not None:
-            # A circle of radius 4 as two arcs.
+            # A square, as forest plots mark estimates: four lines, where a
+            # circle's two arcs cost WeasyPrint a Bézier conversion each.
             x = x_of(row.value)
-            dots.append(f"M{x - 4:.1f} {cy}a4 4 0 1 0 8 0a4 4 0 1 0 -8 0z")
+            dots.append(f"M{x - 3.5:.1f} {cy - 3.5}h7v7h-7z")
     marks = (
         _path(grid, f'fill="none" stroke="{GRID}"')
         + _path([zero], f'fill="none" stroke="{INK}"')

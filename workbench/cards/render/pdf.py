@@ -54,6 +54,27 @@ RIGHT = ("aggregation", "legitimacy")
 LIST_LIMIT = 3
 # Below this many cards per process, forking and merging cost more than they save.
 MIN_CARDS_PER_PROCESS = 4
+# Parts of a principle card that are often the same on every card of a workshop:
+# the facilitator's narrative, the committed rule, the judges, how pluralism is
+# measured. What every principle card of a document says alike is printed once,
+# in "Shared by every principle card", not on each card (a quarter of a card's
+# page when the rule's commitment is recorded). The JSON and Markdown cards
+# carry everything on every card. Of a mapping, only the entries that are the
+# same everywhere are shared; a ``value`` always stays on its card.
+SHAREABLE = (
+    ("criteria", "examples_rule"),
+    ("origin", "demographics"),
+    ("measurement", "judges"),
+    ("aggregation", "parameters"),
+    ("legitimacy", "narrative"),
+    ("legitimacy", "thresholds"),
+    ("legitimacy", "review"),
+    ("legitimacy", "timestamps"),
+    ("pluralism", "origin"),
+    ("pluralism", "aggregation"),
+    ("pluralism", "measurement"),
+)
+KEPT_ON_CARD = {"value"}
 
 
 @functools.cache
@@ -272,6 +293,10 @@ def _figure(svg: str, caption: str) -> SafeString:
     return format_html("<figure>{}<figcaption>{}</figcaption></figure>", chart, caption)
 
 
+def _caption(*parts: str) -> str:
+    return "; ".join(parts)
+
+
 def _not_measured(value: Any) -> SafeString | None:
     if isinstance(value, dict) and value.get("measured") is False:
         return format_html(
@@ -322,23 +347,24 @@ def _criteria(part: dict[str, Any], card: Mapping[str, Any]) -> SafeString:
     )
     versions, more_versions = _head(list(part.get("versions") or [])[::-1])
     if len(versions) > 1:
+        # A line per version, one text run each (the current wording is the
+        # quotation above, not printed again).
+        lines = (
+            format_html(
+                "{} · {} ({}): {}",
+                v.get("number"),
+                str(v.get("created_at") or "")[:10],
+                v.get("reason") or "—",
+                _("the wording above")
+                if v.get("text") == part.get("text")
+                else _scalar(v.get("text") or ""),
+            )
+            for v in versions[::-1]
+        )
         html += format_html(
-            '<p class="h">{}</p><ol class="versions">{}</ol>',
+            '<p class="h">{}</p><p class="rows">{}</p>',
             _("Versions"),
-            format_html_join(
-                "",
-                '<li><span class="muted">{} · {}</span> <span dir="auto">{}</span>'
-                ' <span class="muted">({})</span></li>',
-                (
-                    (
-                        v.get("number"),
-                        str(v.get("created_at") or "")[:10],
-                        v.get("text"),
-                        v.get("reason") or "—",
-                    )
-                    for v in versions[::-1]
-                ),
-            ),
+            _join("<br>", lines),
         )
         if more_versions:
             html += format_html(
@@ -428,7 +454,7 @@ def _origin(part: dict[str, Any], card: Mapping[str, Any]) -> SafeString:
             charts.votes_bars_svg(
                 supporters.pop("per_group"), title=_("Support per group")
             ),
-            _("Support per group: agree / disagree / pass (participants)"),
+            _caption(_("Support per group (participants)"), charts.votes_key()),
         )
     if supporters:
         html += _line(_("Supporters"), generic(supporters, depth=1))
@@ -494,12 +520,27 @@ def _interval(label: str, figures: Mapping[str, Any], metric: str) -> charts.Int
 def _votes(value: dict[str, Any], card: Mapping[str, Any]) -> SafeString:
     html = SafeString("")
     value = dict(value)
-    supporters = ((card.get("origin") or {}).get("supporters") or {}).get("per_group")
-    if _same_counts(value.get("per_group"), supporters):
+    supporters = (card.get("origin") or {}).get("supporters") or {}
+    # What Origin already shows is not printed twice: the counts per group
+    # (its chart) and the overall counts (its Supporters line).
+    same_groups = _same_counts(value.get("per_group"), supporters.get("per_group"))
+    overall = supporters.get("overall")
+    same_totals = isinstance(overall, dict) and all(
+        k in value and value[k] == overall.get(k) for k in ("agree", "disagree", "pass")
+    )
+    if same_groups:
         value.pop("per_group")
+    if same_totals:
+        for k in ("agree", "disagree", "pass"):
+            value.pop(k)
+    if same_groups or same_totals:
         html += format_html(
             '<span class="muted">{}</span> ',
-            _("Per participant group: as in the Origin chart."),
+            _("Totals and per participant group: as in Origin.")
+            if same_groups and same_totals
+            else _("Per participant group: as in the Origin chart.")
+            if same_groups
+            else _("Totals: as in Origin."),
         )
     for sub, caption in (
         ("per_group", _("Votes per participant group")),
@@ -507,7 +548,8 @@ def _votes(value: dict[str, Any], card: Mapping[str, Any]) -> SafeString:
     ):
         if _counts_by_group(value.get(sub)):
             html += _figure(
-                charts.votes_bars_svg(value.pop(sub), title=caption), caption
+                charts.votes_bars_svg(value.pop(sub), title=caption),
+                _caption(caption, charts.votes_key()),
             )
     return html + generic(value, depth=1)
 
@@ -579,13 +621,49 @@ def _legitimacy(part: dict[str, Any], card: Mapping[str, Any]) -> SafeString:
                 generic({k: v for k, v in review.items() if k != "status"}, depth=1),
             ),
         )
-    html += _rest(part, {"narrative", "review", "content_hash"})
+    rest = _compact_process(part)
+    if rest:
+        html += generic(rest)
     if part.get("content_hash"):
         html += _line(
             _("Content hash"),
             format_html('<code class="hash">{}</code>', part["content_hash"]),
         )
     return html
+
+
+def _compact_process(part: Mapping[str, Any]) -> dict[str, Any]:
+    """Legitimacy's other entries, without what they repeat: the vote range the
+    builder writes into both the thresholds and the timestamps is printed with
+    the timestamps, and votes per day go on one line."""
+    rest = {
+        k: v
+        for k, v in part.items()
+        if k not in {"narrative", "review", "content_hash"}
+    }
+    thresholds, stamps = rest.get("thresholds"), rest.get("timestamps")
+    if isinstance(thresholds, dict) and isinstance(stamps, dict):
+        own = {k: v for k, v in thresholds.items() if k not in stamps or stamps[k] != v}
+        if own:
+            rest["thresholds"] = own
+        else:
+            rest.pop("thresholds")
+    participation = rest.get("participation")
+    days = (
+        participation.get("votes_per_day") if isinstance(participation, dict) else None
+    )
+    if (
+        isinstance(participation, dict)
+        and isinstance(days, list)
+        and days
+        and all(isinstance(d, dict) and set(d) == {"date", "votes"} for d in days)
+    ):
+        shown, more = _head(days, 8)
+        line = " · ".join(f"{d['date']}: {d['votes']}" for d in shown)
+        if more:
+            line += f", {_more(more)}"
+        rest["participation"] = {**participation, "votes_per_day": line}
+    return rest
 
 
 def _pluralism(part: dict[str, Any], card: Mapping[str, Any]) -> SafeString:
@@ -597,22 +675,23 @@ def _pluralism(part: dict[str, Any], card: Mapping[str, Any]) -> SafeString:
         charts.share_bars_svg(rows, title=_("Pluralism")),
         _("Pluralism measures (0 to 1)"),
     )
-    # One line per measure (a table of method and inputs does not fit a column).
-    return html + format_html_join(
+    return html + _pluralism_lines(part)
+
+
+def _pluralism_lines(part: Mapping[str, Any]) -> SafeString:
+    """A line per measure with what is known besides its value (method, inputs,
+    why it is missing); none for a measure with nothing more to say (its method
+    printed once for all cards). A table of them does not fit a column."""
+    rest = {
+        key: {k: v for k, v in m.items() if k != "value" and v not in ({}, None)}
+        if isinstance(m, dict)
+        else m
+        for key, m in part.items()
+    }
+    return format_html_join(
         "",
         '<p class="kv">{}: {}</p>',
-        (
-            (
-                _label(str(key)),
-                generic(
-                    {k: v for k, v in m.items() if k != "value" and v not in ({}, None)}
-                    if isinstance(m, dict)
-                    else m,
-                    depth=1,
-                ),
-            )
-            for key, m in part.items()
-        ),
+        ((_label(str(key)), generic(m, depth=1)) for key, m in rest.items() if m),
     )
 
 
@@ -774,13 +853,109 @@ def software_versions() -> dict[str, str]:
     return versions
 
 
-def card_entries(cards: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def shared_facts(cards: list[dict[str, Any]]) -> dict[tuple[str, str], Any]:
+    """The ``SHAREABLE`` parts that every principle card of ``cards`` (two or
+    more) carries alike: the whole value, or of mappings the entries that are
+    the same on every card (``KEPT_ON_CARD`` entries excepted)."""
+    principles = [c for c in cards if c.get("kind") == "principle"]
+    if len(principles) < 2:
+        return {}
+    shared: dict[tuple[str, str], Any] = {}
+    for dimension, key in SHAREABLE:
+        parts = [c.get(dimension) for c in principles]
+        if not all(isinstance(p, dict) and key in p for p in parts):
+            continue
+        values = [p[key] for p in parts]  # type: ignore[index]
+        first, others = values[0], values[1:]
+        if isinstance(first, dict) and all(isinstance(v, dict) for v in others):
+            common = {
+                k: v
+                for k, v in first.items()
+                if k not in KEPT_ON_CARD and all(k in o and o[k] == v for o in others)
+            }
+            if common:
+                shared[(dimension, key)] = common
+        elif all(v == first for v in others):
+            shared[(dimension, key)] = first
+    return shared
+
+
+def _without_shared(
+    card: dict[str, Any], shared: Mapping[tuple[str, str], Any]
+) -> dict[str, Any]:
+    """A principle card without what ``shared`` prints once for all cards."""
+    if card.get("kind") != "principle" or not shared:
+        return card
+    card = dict(card)
+    for (dimension, key), value in shared.items():
+        part = dict(card[dimension])
+        own = part.pop(key)
+        if isinstance(own, dict) and isinstance(value, dict):
+            rest = {k: v for k, v in own.items() if k not in value}
+            if rest:
+                part[key] = rest
+        card[dimension] = part
+    return card
+
+
+def _shared_sections(
+    shared: Mapping[tuple[str, str], Any],
+) -> list[tuple[str, SafeString]]:
+    """The shared facts by dimension, drawn as on a card (pluralism as its
+    method lines: the values stay on the cards)."""
+    by_dimension: dict[str, dict[str, Any]] = {}
+    for (dimension, key), value in shared.items():
+        by_dimension.setdefault(dimension, {})[key] = value
+    sections = []
+    for dimension in (*DIMENSIONS, "pluralism"):
+        part = by_dimension.get(dimension)
+        if not part:
+            continue
+        if dimension == "pluralism":
+            html = _pluralism_lines(part)
+        elif dimension == "aggregation":  # the rule and outcome stay on the card
+            html = generic(part)
+        elif dimension == "criteria":  # the card's wording is never shared
+            html = _line(
+                _("Examples participants agree on"),
+                format_html("{}", part.get("examples_rule", "")),
+            ) + _rest(part, {"examples_rule"})
+        else:
+            html = SECTIONS[dimension](part, {})
+        sections.append((_section_title(dimension), html))
+    return sections
+
+
+def _shared_names(shared: Mapping[tuple[str, str], Any]) -> str:
+    names = {
+        "examples_rule": _("the rule for examples participants agree on"),
+        "demographics": _("how demographics are reported"),
+        "judges": _("the judges"),
+        "parameters": _("the rule's parameters"),
+        "narrative": _("the facilitator's narrative"),
+        "thresholds": _("the decision rule and when it was fixed"),
+        "review": _("the review by group representatives"),
+        "timestamps": _("workshop-wide timestamps"),
+    }
+    listed = [names[key] for _dimension, key in shared if key in names]
+    if any(dimension == "pluralism" for dimension, _key in shared):
+        listed.append(_("how pluralism is measured"))
+    return ", ".join(listed)
+
+
+def card_entries(
+    cards: list[dict[str, Any]], *, drawn: range | None = None
+) -> list[dict[str, Any]]:
     """What the template prints of each card: its anchor, frame and rendered
-    sections."""
+    sections, without the facts every principle card shares
+    (``shared_entry``). Only the ``drawn`` cards' sections are rendered (a part
+    of the document lists the others only in its contents and appendix)."""
+    drawn = range(len(cards)) if drawn is None else drawn
     anchors = {
         str(card.get("id", "")): (f"card-{i}", card)
         for i, card in enumerate(cards, start=1)
     }
+    shared = shared_facts(cards)
     return [
         {
             "anchor": f"card-{i}",
@@ -789,10 +964,30 @@ def card_entries(cards: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "title": card.get("title", ""),
             "content_hash": (card.get("legitimacy") or {}).get("content_hash", ""),
             "built_at": card.get("built_at", ""),
-            "sections": _card_sections(card, anchors),
+            "sections": _card_sections(_without_shared(card, shared), anchors)
+            if i - 1 in drawn
+            else {},
+            "shares": bool(shared) and card.get("kind") == "principle",
         }
         for i, card in enumerate(cards, start=1)
     ]
+
+
+def shared_entry(cards: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The front matter's "Shared by every principle card": what is printed
+    there once (``None`` when nothing is shared)."""
+    shared = shared_facts(cards)
+    if not shared:
+        return None
+    return {"names": _shared_names(shared), "sections": _shared_sections(shared)}
+
+
+def css_string(text: str) -> SafeString:
+    """``text`` as a quoted CSS string in which every character but letters,
+    digits and spaces is a hex escape: nothing in it can end the string, the
+    rule or the <style> element, and no HTML entity is needed."""
+    escaped = "".join(c if c.isalnum() or c == " " else f"\\{ord(c):x} " for c in text)
+    return mark_safe(f'"{escaped}"')  # noqa: S308 (escaped above)
 
 
 def document_html(
@@ -820,9 +1015,11 @@ def document_html(
             "workshop": workshop,
             "cards": entries,
             "shown": entries if shown is None else shown,
+            "shared": shared_entry(cards),
             "with_cover": with_cover,
             "with_appendix": with_appendix,
             "stamped": stamped,
+            "title_css": css_string(title),
             "built_at": built_at,
             "sources": sources,
             "versions": software_versions(),

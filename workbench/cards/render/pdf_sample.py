@@ -71,10 +71,13 @@ def sample_card(
             "kappa": rng.uniform(0.1, 0.8),
             "ci": {"gap": [gap - 0.08, gap + 0.08]},
         }
+    first_vote = f"2025-01-02T09:{rng.randint(0, 59):02d}:00+00:00"
+    last_vote = f"2025-01-03T17:{rng.randint(0, 59):02d}:00+00:00"
+    day_one = rng.randint(0, sum(totals.values()))
     card: dict[str, Any] = {
         "schema_version": "1.0",
         "kind": kind,
-        "id": f"{kind}-{index}",
+        "id": f"ai-values/{kind}/{index}",  # as the builder names them
         "title": text,
         "workshop": {
             "slug": "ai-values",
@@ -150,10 +153,14 @@ def sample_card(
             },
             "judges": [
                 {
+                    "run": 1,
                     "provider": "offline",
                     "model": "similarity-baseline",
                     "prompt_version": "v1",
                     "is_llm": False,
+                    "kind": "similarity baseline, not an LLM",
+                    "status": "done",
+                    "control": False,
                 }
             ],
             "encoding_gap": {
@@ -180,11 +187,34 @@ def sample_card(
                 "limitations": "Small groups.",
                 "written_by": "facilitator",
             },
-            "thresholds": {"consensus": 0.6, "fixed_at": "2025-01-01T00:00:00+00:00"},
+            # As the builder writes them: the workshop's rule commitment, and
+            # this principle's own first and last vote.
+            "thresholds": {
+                "rule": "group_aware_consensus",
+                "parameters": {"threshold": 0.6, "min_votes": 3},
+                "fixed_at": "2025-01-01T00:00:00+00:00",
+                "first_vote_at": first_vote,
+                "last_vote_at": last_vote,
+                "voting_started_at": "2025-01-02T09:00:00+00:00",
+                "fixed_before_voting": True,
+                "commitment": {
+                    "committed_at": "2025-01-01T00:00:00+00:00",
+                    "content_hash": hashlib.sha256(b"commitment").hexdigest(),
+                    "superseded_by": None,
+                },
+                "published": {
+                    "rule": "group_aware_consensus",
+                    "parameters": {"threshold": 0.6, "min_votes": 3},
+                },
+                "matches_published": True,
+                "deviation": None,
+                "note": "The rule was committed before the workshop's first vote.",
+            },
+            # This principle's own moderation record.
             "moderation": {
-                "counts": {"approved": 10, "rejected": 2},
-                "rejected_with_reason": 2,
-                "total": 12,
+                "counts": {"approve": 1, **({"edit": 1} if index % 3 == 0 else {})},
+                "rejected_with_reason": 0,
+                "total": 1 + (index % 3 == 0),
             },
             "review": {
                 "status": "not reviewed",
@@ -195,10 +225,19 @@ def sample_card(
                 "comments": [],
             },
             "participation": {
-                "participants": 40,
-                "votes_per_day": [{"date": "2025-01-02", "votes": 120}],
+                "participants": sum(totals.values()),
+                "votes_per_day": [
+                    {"date": "2025-01-02", "votes": day_one},
+                    {"date": "2025-01-03", "votes": sum(totals.values()) - day_one},
+                ],
             },
-            "timestamps": {"proposed": "2025-01-01T00:00:00+00:00", "adopted": None},
+            "timestamps": {
+                "proposed_at": f"2025-01-01T{index % 24:02d}:00:00+00:00",
+                "first_vote_at": first_vote,
+                "last_vote_at": last_vote,
+                "analysis_computed_at": "2025-01-03T18:00:00+00:00",
+                "constitution_published_at": "2025-01-04T09:00:00+00:00",
+            },
             "content_hash": hashlib.sha256(
                 f"{seed}:{index}:{text}".encode()
             ).hexdigest(),
