@@ -67,6 +67,7 @@ from bench_voting import (  # noqa: E402 - after the path above
     manage,
     percentile,
     stop,
+    wait_for_healthz,
     worker_pids,
 )
 
@@ -209,22 +210,7 @@ def start_gunicorn(port: int, *, workers: int, threads: int) -> subprocess.Popen
         "warning",
     ]
     process = subprocess.Popen(command, cwd=BASE_DIR, env=os.environ)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"gunicorn exited with {process.returncode}")
-        try:
-            import socket
-
-            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
-                s.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-                if s.recv(64).startswith(b"HTTP/1.1 200"):
-                    return process
-        except OSError:
-            pass
-        time.sleep(0.2)
-    process.kill()
-    raise SystemExit("gunicorn did not answer /healthz within 30 s")
+    return wait_for_healthz(process, port)
 
 
 @dataclass

@@ -185,6 +185,13 @@ def start_gunicorn(port: int, workers: int, threads: int) -> subprocess.Popen[by
         "warning",
     ]
     process = subprocess.Popen(command, cwd=BASE_DIR, env=os.environ)
+    return wait_for_healthz(process, port)
+
+
+def wait_for_healthz(
+    process: subprocess.Popen[bytes], port: int
+) -> subprocess.Popen[bytes]:
+    """``process`` once gunicorn answers /healthz on ``port`` (30 s at most)."""
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -76,7 +76,12 @@ from workbench.judging.models import (
     Prompt,
     Response,
 )
-from workbench.judging.services.throttle import Throttle, judge_throttle
+from workbench.judging.services.throttle import (
+    Throttle,
+    WaitStoppedError,
+    judge_throttle,
+    retry_wait,
+)
 
 logger = logging.getLogger("workbench.judging.generate")
 
@@ -427,7 +432,7 @@ def comparison_set_generation_execute(
                 return None
             try:
                 return generator.generate(request)
-            except _StoppedError:
+            except WaitStoppedError:  # the wait between attempts (retry_wait)
                 return None
 
         workers = _concurrency(spec, concurrency)
@@ -494,29 +499,8 @@ class _Gate:
         return self.ended
 
 
-class _StoppedError(Exception):
-    """Raised from the adapter's wait between attempts: the generation stops."""
-
-
 def _retry_sleep(throttle: Throttle | None, gate: _Gate) -> Callable[[float], None]:
-    """The adapter's wait between attempts: the backoff (or the provider's
-    Retry-After, which may be a minute), then a slot of the provider's budget (a
-    retry is a request the provider counts). The wait is cut into CANCEL_CHECK_S
-    slices and ends early, leaving the response unwritten, when the gate says stop."""
-
-    def sleep(seconds: float) -> None:
-        end = time.monotonic() + seconds
-        while (left := end - time.monotonic()) > 0:
-            if gate.should_stop():
-                raise _StoppedError
-            time.sleep(min(left, CANCEL_CHECK_S))
-        if (
-            throttle is not None
-            and throttle.acquire(should_stop=gate.should_stop) is None
-        ):
-            raise _StoppedError
-
-    return sleep
+    return retry_wait(throttle, gate.should_stop, check_every=CANCEL_CHECK_S)
 
 
 def _generator_for(

@@ -82,7 +82,12 @@ from workbench.judging.models import (
     VerdictError,
 )
 from workbench.judging.prompts import PROMPT_ID
-from workbench.judging.services.throttle import Throttle, judge_throttle
+from workbench.judging.services.throttle import (
+    Throttle,
+    WaitStoppedError,
+    judge_throttle,
+    retry_wait,
+)
 
 logger = logging.getLogger("workbench.judging.runs")
 
@@ -474,10 +479,6 @@ class _Gate:
         return self.cancelled
 
 
-class _StoppedError(Exception):
-    """Raised from the adapter's wait between attempts: the run is to stop."""
-
-
 @dataclass(frozen=True, slots=True)
 class _Caller:
     """Asks the judge, each call inside the provider's budget (``throttle``)."""
@@ -496,30 +497,12 @@ class _Caller:
             return None
         try:
             return self.judge.judge(request)
-        except _StoppedError:
+        except WaitStoppedError:  # the wait between attempts (retry_wait)
             return None
 
 
 def _retry_sleep(throttle: Throttle | None, gate: _Gate) -> Callable[[float], None]:
-    """The adapter's wait between attempts: the backoff (or the provider's
-    Retry-After, which may be a minute), then a slot of the budget if the provider
-    has one (a retry is a request the provider counts). The wait ends early, and
-    the verdict is left undone, when the run is cancelled or the task's time
-    budget runs out."""
-
-    def sleep(seconds: float) -> None:
-        end = time.monotonic() + seconds
-        while (left := end - time.monotonic()) > 0:
-            if gate.should_stop():
-                raise _StoppedError
-            time.sleep(min(left, CANCEL_CHECK_S))
-        if (
-            throttle is not None
-            and throttle.acquire(should_stop=gate.should_stop) is None
-        ):
-            raise _StoppedError
-
-    return sleep
+    return retry_wait(throttle, gate.should_stop, check_every=CANCEL_CHECK_S)
 
 
 def _ask_and_store(run_id: int, caller: _Caller, unit: _Unit) -> None:

@@ -210,3 +210,32 @@ __all__ = [
     "judge_throttle",
     "throttle_redis_url",
 ]
+
+
+class WaitStoppedError(Exception):
+    """Raised from ``retry_wait``'s wait: the run or generation is to stop."""
+
+
+def retry_wait(
+    throttle: Throttle | None,
+    should_stop: Callable[[], bool],
+    *,
+    check_every: float,
+) -> Callable[[float], None]:
+    """An adapter's wait between attempts, for judge runs and generation alike:
+    the backoff (or the provider's Retry-After, which may be a minute), then a
+    slot of the provider's budget if it has one (a retry is a request the
+    provider counts). The wait is cut into ``check_every`` slices and raises
+    ``WaitStoppedError`` as soon as ``should_stop`` says so, leaving the answer
+    undone (a resumed run asks again)."""
+
+    def sleep(seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while (left := end - time.monotonic()) > 0:
+            if should_stop():
+                raise WaitStoppedError
+            time.sleep(min(left, check_every))
+        if throttle is not None and throttle.acquire(should_stop=should_stop) is None:
+            raise WaitStoppedError
+
+    return sleep
