@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import concurrent.futures
 import json
 import os
 import random
@@ -47,10 +48,11 @@ import time
 import urllib.parse
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 SCRIPTS = Path(__file__).resolve().parent
 if str(SCRIPTS) not in sys.path:  # imported by tests/reliability/test_load.py
@@ -71,6 +73,7 @@ from bench_voting import (  # noqa: E402 - after the path above
     worker_pids,
 )
 
+T = TypeVar("T")
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/workbench_load"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/14"
 OUTPUT = BASE_DIR / "benchmark-load.json"
@@ -928,8 +931,8 @@ def load_in_stack(
         server,
         worker,
     ):
-        return asyncio.run(
-            run_load(
+        return run_coroutine(
+            lambda: run_load(
                 port,
                 plan,
                 config,
@@ -938,6 +941,17 @@ def load_in_stack(
                 worker_pid=worker.process.pid,
             )
         )
+
+
+def run_coroutine(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """``asyncio.run(make())``, in a thread of its own when this one already
+    runs an event loop (the test suite's browser tests leave Playwright's)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(make())
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(make())).result()
 
 
 # --- stored == sent -----------------------------------------------------------------

@@ -24,6 +24,7 @@ import pytest
 from django.urls import reverse
 
 from tests.worker import worker_factory  # noqa: F401 - the fixture, used by name
+from workbench.deliberation.services.analysis import analysis_refresh
 from workbench.deliberation.services.principles import principle_seed
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -79,6 +80,11 @@ def test_a_worker_killed_mid_render_serves_nothing_partial_and_the_redelivery_re
         ).text
         for n in range(PRINCIPLES - len(setup.seeds))
     ]
+    # The seeds scheduled an analysis (3 s debounce). Done now, it is current
+    # when the worker gets to that task, which then changes nothing: otherwise,
+    # on a slow machine the worker ran it before the render, the cards changed,
+    # and the PDF asked for was no longer the one being rendered.
+    analysis_refresh(workshop=setup.workshop)
     url = reverse("cards:cards-pdf", args=[setup.workshop.slug])
     folder = tmp_path / "cards" / str(setup.workshop.pk)
 
