@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from workbench.core.forking import ForkedChildError, can_fork, fork_map, fork_pool_map
+from workbench.core.forking import ForkedChildError, can_fork, fork_map
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 
@@ -123,70 +123,3 @@ def test_children_die_with_a_parent_killed_outright(tmp_path):
         assert time.monotonic() < deadline, "the child outlived its parent"
         time.sleep(0.02)
     assert list(monkey_tmp.iterdir()) == []
-
-
-def _sleep_then_pid(seconds: float) -> tuple[int, float]:
-    time.sleep(seconds)
-    return os.getpid(), seconds
-
-
-def test_a_pool_takes_items_as_it_frees_up_and_keeps_their_order():
-    # One long item and six short ones on two processes: whoever is not busy
-    # with the long one takes the short ones, so the pool ends with the long
-    # item, not after it plus half the short ones.
-    items = [0.6, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1]
-    start = time.monotonic()
-    results = fork_pool_map(_sleep_then_pid, items, processes=2)
-    elapsed = time.monotonic() - start
-    assert [seconds for _, seconds in results] == items
-    long_pid = results[0][0]
-    assert all(pid != long_pid for pid, _ in results[1:])
-    assert len({pid for pid, _ in results}) == 2
-    assert elapsed < 0.6 + 0.3, elapsed
-
-
-def test_a_pool_hands_items_out_in_the_order_given():
-    taken = fork_pool_map(
-        lambda n: (n, time.monotonic()), [0, 1, 2, 3], processes=1, order=[3, 1, 2, 0]
-    )
-    assert [n for n, _ in taken] == [0, 1, 2, 3]
-    assert [n for n, _ in sorted(taken, key=lambda t: t[1])] == [3, 1, 2, 0]
-    with pytest.raises(ValueError, match="every item"):
-        fork_pool_map(lambda n: n, [0, 1], processes=2, order=[0, 0])
-
-
-def _killed_unless_parent(parent: int, n: int) -> int:
-    if os.getpid() != parent:
-        os.kill(os.getpid(), signal.SIGKILL)
-    time.sleep(0.3)  # busy, so the child takes an item too
-    return n
-
-
-def test_a_pools_failures_are_raised_here():
-    # Raised as it was where the item ran here, as ForkedChildError from a child.
-    with pytest.raises((ValueError, ForkedChildError), match="bad item 2"):
-        fork_pool_map(_fail_in_child, [1, 1, 1, 2, 1, 1], processes=2)
-    with pytest.raises(ForkedChildError, match="without a result"):
-        fork_pool_map(
-            functools.partial(_killed_unless_parent, os.getpid()),
-            [0, 1, 2],
-            processes=2,
-        )
-
-
-def _fail_here_wait_elsewhere(parent: int, n: int) -> int:
-    if os.getpid() == parent:
-        raise ValueError("the parent's own item")
-    time.sleep(30)
-    return n
-
-
-def test_a_pool_whose_own_share_fails_stops_its_children():
-    start = time.monotonic()
-    with pytest.raises(ValueError, match="own item"):
-        fork_pool_map(
-            functools.partial(_fail_here_wait_elsewhere, os.getpid()),
-            [1, 2],
-            processes=2,
-        )
-    assert time.monotonic() - start < 10

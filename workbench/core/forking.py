@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import functools
 import os
 import pickle
 import signal
@@ -39,8 +38,6 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
-INDEX_BYTES = 4  # an item's index in fork_pool_map's queue
-PIPE_CAPACITY = 65536  # Linux's default: the queue is written before any read
 
 
 class ForkedChildError(RuntimeError):
@@ -78,77 +75,6 @@ def fork_map(function: Callable[[T], R], items: Sequence[T]) -> list[R]:
         finally:
             for pid, _result in children:
                 _reap(pid)
-
-
-def fork_pool_map(
-    function: Callable[[T], R],
-    items: Sequence[T],
-    *,
-    processes: int,
-    order: Sequence[int] | None = None,
-) -> list[R]:
-    """``[function(item) for item in items]`` by ``processes`` processes at
-    once, this one and forked children; results in item order.
-
-    Each process takes the next item nobody has taken as soon as it is done
-    with its last, so items of uneven cost balance out where a fixed share per
-    process would leave one waiting for another. ``order`` is the order the
-    items are handed out in: the costliest first packs best. The queue is a
-    pipe holding every item's index, written before the fork: a read of one
-    index is atomic, so no item is taken twice. Failures as in :func:`fork_map`
-    (the other processes are stopped when this one fails)."""
-    if not items:
-        return []
-    order = list(range(len(items))) if order is None else list(order)
-    if sorted(order) != list(range(len(items))):
-        raise ValueError("order must list every item's index once")
-    queue = b"".join(i.to_bytes(INDEX_BYTES, "big") for i in order)
-    if len(queue) > PIPE_CAPACITY:
-        raise ValueError(f"at most {PIPE_CAPACITY // INDEX_BYTES} items")
-    read_end, write_end = os.pipe()
-    try:
-        written = 0
-        while written < len(queue):
-            written += os.write(write_end, queue[written:])
-    finally:
-        os.close(write_end)
-    take_all = functools.partial(_take_all, function, items, read_end)
-    parent = os.getpid()
-    children: list[tuple[int, IO[bytes]]] = []
-    with contextlib.ExitStack() as stack:
-        stack.callback(os.close, read_end)
-        try:
-            for _ in range(min(processes, len(items)) - 1):
-                result = stack.enter_context(
-                    tempfile.TemporaryFile(prefix="workbench-fork-")
-                )
-                pid = os.fork()
-                if pid == 0:  # pragma: no cover (runs in the child)
-                    _child(take_all, None, result, parent)
-                children.append((pid, result))
-            done = take_all(None)
-            for pid, file in children:
-                done.update(_collect(pid, file))
-        except BaseException:
-            for pid, _result in children:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
-            raise
-        finally:
-            for pid, _result in children:
-                _reap(pid)
-    return [done[i] for i in range(len(items))]
-
-
-def _take_all(
-    function: Callable[[T], R], items: Sequence[T], queue: int, _unused: object
-) -> dict[int, R]:
-    """Runs ``function`` on items taken from ``queue`` until it is empty."""
-    done: dict[int, R] = {}
-    while index := os.read(queue, INDEX_BYTES):
-        i = int.from_bytes(index, "big")
-        done[i] = function(items[i])
-    return done
 
 
 def _die_with_parent(parent: int) -> None:  # pragma: no cover (runs in the child)

@@ -8,9 +8,10 @@ in the constitution's table of principles, the links to cards and the outline.
 So:
 
 1. the cards are cut into contiguous parts of about equal weight (the length of
-   their markup), the first with the cover and contents, the last with the
-   appendix;
-2. each process (``fork_pool_map``) lays out and writes a part, with room kept
+   their JSON), one per process, the first with the cover and contents, the
+   last with the appendix;
+2. each part is laid out and written in a process of its own (``fork_map``:
+   the first here, the others in forked children), with room kept
    where a page number goes (``stamped.css``), and reports its pages and where
    its anchors, links and headings are;
 3. here, qpdf (pikepdf) concatenates the parts; the page numbers are drawn into
@@ -41,7 +42,7 @@ from workbench.cards.render.pdf import (
     card_entries,
     document_html,
 )
-from workbench.core.forking import fork_pool_map
+from workbench.core.forking import fork_map
 
 PX_TO_PT = 0.75  # CSS px are 1/96 in, PDF points 1/72 in
 NUMBER_PX = 7 / 25.4 * 96  # the 7mm that a.page::before keeps (cards.css)
@@ -131,26 +132,23 @@ def parallel_cards_pdf(
     weights[-1] += APPENDIX_WEIGHT_PER_CARD * len(cards)
     # One part per process: each part is a document of its own, and a document
     # costs about 0.15 s besides its pages (its styles, its embedded fonts).
-    chunks = split_parts(weights, processes)
+    ranges = split_parts(weights, processes)
 
-    def render(chunk: range) -> RenderedPart:
-        entries = card_entries(cards, drawn=chunk)
+    def render(part: range) -> RenderedPart:
+        entries = card_entries(cards, drawn=part)
         html = document_html(
             cards,
             entries,
             title=title,
             built_at=built_at,
-            shown=entries[chunk.start : chunk.stop],
-            with_cover=chunk.start == 0,
-            with_appendix=chunk.stop == len(entries),
+            shown=entries[part.start : part.stop],
+            with_cover=part.start == 0,
+            with_appendix=part.stop == len(entries),
             stamped=True,
         )
         return _render_part(html)
 
-    heaviest_first = sorted(
-        range(len(chunks)), key=lambda i: -sum(weights[j] for j in chunks[i])
-    )
-    parts = fork_pool_map(render, chunks, processes=processes, order=heaviest_first)
+    parts = fork_map(render, ranges)
     for part in parts:
         fetcher.requested.extend(part.refused)
     return _merge(parts, title=title)
